@@ -1,0 +1,27 @@
+import { parseOnly, selectServices } from '../../plan/select.js';
+import { PLAN_FORMATS, type PlanFormat } from '../../report/plan/formats.js';
+import { colorsFor } from '../../report/style.js';
+import { UsageError } from '../errors.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Io } from '../io.js';
+import { loadOrFail } from './load-or-fail.js';
+
+export interface PlanOptions {
+  format: PlanFormat;
+  only: string[];
+}
+
+/** `restore plan <plan>`: the dry-run preview. Runs nothing. */
+export async function runPlan(file: string, options: PlanOptions, io: Io): Promise<ExitCode> {
+  const loaded = await loadOrFail(file, io);
+  const only = parseOnly(options.only);
+  let plan = loaded.display;
+  if (only.length > 0) {
+    const selected = selectServices(plan, only);
+    if (!selected.ok) throw new UsageError(selected.error);
+    plan = selected.value;
+  }
+  const view = { plan, digest: loaded.digest, only };
+  io.stdout.write(PLAN_FORMATS[options.format](view, colorsFor(io.stdout, io.env)));
+  return EXIT.ok;
+}

@@ -1,0 +1,116 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CommandError } from './errors.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
+import { type Io, processIo } from './io.js';
+import { packageVersion } from './version.js';
+
+/**
+ * Commander wiring only: parse flags, call one command, map its outcome to an exit code. Each
+ * command's module is imported when that command runs, so `restore --version` loads none of them.
+ */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  let exitCode: ExitCode = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return EXIT.usage;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return handleError(error, io);
+  }
+}
+
+function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('restore')
+    .description(
+      'Bring hosted services back online in controlled, sequential, verified stages.\n' +
+        'Never starts a service before its dependencies are verified healthy.',
+    )
+    .version(packageVersion(), '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(`restore: ${text.replace(/^error: /, '')}`),
+    });
+  program.helpCommand('help [command]', 'show help for a command');
+
+  program
+    .command('validate')
+    .description('check plan files; print every problem with file, line and column')
+    .argument('<plan...>', 'plan files (YAML)')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(DIAGNOSTIC_FORMAT_NAMES).default('text'),
+    )
+    .addHelpText(
+      'after',
+      '\nExit status: 0 all valid, 1 any invalid, 2 usage error (missing or unreadable file).',
+    )
+    .action(async (plans: string[], options: { format: (typeof DIAGNOSTIC_FORMAT_NAMES)[number] }) => {
+      const { runValidate } = await import('./commands/validate.js');
+      setExit(await runValidate(plans, options, io));
+    });
+
+  program
+    .command('plan')
+    .description('dry-run preview: stages, start order, commands, health checks and the digest; runs nothing')
+    .argument('<plan>', 'plan file (YAML)')
+    .addOption(new Option('--format <format>', 'output format').choices(PLAN_FORMAT_NAMES).default('text'))
+    .option(
+      '--only <services>',
+      'only these services (comma-separated, repeatable) and what they depend on',
+      collect,
+      [],
+    )
+    .action(async (plan: string, options: { format: (typeof PLAN_FORMAT_NAMES)[number]; only: string[] }) => {
+      const { runPlan } = await import('./commands/plan.js');
+      setExit(await runPlan(plan, options, io));
+    });
+
+  program
+    .command('schema')
+    .description('print the plan format as JSON Schema (2020-12)')
+    .action(async () => {
+      const { runSchema } = await import('./commands/schema.js');
+      setExit(runSchema(io));
+    });
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function handleError(error: unknown, io: Io): ExitCode {
+  if (error instanceof CommanderError) {
+    // Help and version end parsing by throwing too; they are successes.
+    if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code)) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    io.stderr.write("(run 'restore --help' for usage)\n");
+    return EXIT.usage;
+  }
+  if (error instanceof CommandError) {
+    io.stderr.write(`restore: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const detail =
+    error instanceof Error
+      ? io.env.RESTORE_DEBUG
+        ? (error.stack ?? error.message)
+        : error.message
+      : String(error);
+  io.stderr.write(
+    `restore: internal error: ${detail}\nThis is a bug in restore; set RESTORE_DEBUG=1 for details and report it.\n`,
+  );
+  return EXIT.internal;
+}

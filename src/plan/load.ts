@@ -1,0 +1,219 @@
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { z } from 'zod';
+import type { Result } from '../util/result.js';
+import { err, ok } from '../util/result.js';
+import { compareDiagnostics, type Diagnostic } from './diagnostic.js';
+import { planDigest } from './digest.js';
+import { topologicalOrder } from './graph.js';
+import type { ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
+import { parseYaml } from './parse.js';
+import { type RawDefaults, type ResolveContext, resolveService } from './resolve.js';
+import {
+  Check,
+  Defaults,
+  HealthTiming,
+  type RawCheck,
+  type RawHealth,
+  type RawHealthTiming,
+  type RawPlan,
+  type RawService,
+  Service,
+} from './schema.js';
+import { checkSchema } from './schema-diagnostics.js';
+import { formatPath } from './schema-walk.js';
+import { DiagnosticSink } from './sink.js';
+import { MAX_PLAN_BYTES, readPlanSource, type SourceError } from './source.js';
+import { checkStructure, type Structure, WAVE_PREFIX } from './structure.js';
+
+/** A valid plan, ready to preview or run. */
+export interface LoadedPlan {
+  /** The path as the user gave it. */
+  file: string;
+  /** Absolute directory of the plan file: relative `cwd`s are resolved against it. */
+  dir: string;
+  /** What runs: every variable substituted, secrets included. */
+  plan: ResolvedPlan;
+  /** What is shown and digested: secrets written as `${NAME}`. */
+  display: ResolvedPlan;
+  digest: string;
+  /** Values of the plan's secrets that are set, for redaction of every output. */
+  secretValues: string[];
+}
+
+export type LoadError =
+  | { kind: 'invalid'; diagnostics: Diagnostic[] }
+  | { kind: 'source'; error: SourceError };
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads, validates and resolves a plan file. */
+export async function loadPlan(file: string, env: Env = process.env): Promise<Result<LoadedPlan, LoadError>> {
+  const source = await readPlanSource(file);
+  if (!source.ok) return err({ kind: 'source', error: source.error });
+  if (source.value.kind === 'too-large') {
+    return err({
+      kind: 'invalid',
+      diagnostics: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          severity: 'error',
+          code: 'file-too-large',
+          message: `the file is ${source.value.bytes > MAX_PLAN_BYTES ? 'over' : 'at'} ${MAX_PLAN_BYTES / 1024 / 1024} MiB; plans larger than that are refused unread`,
+          hint: 'split the restoration into several plans',
+        },
+      ],
+    });
+  }
+  const checked = checkPlanText(file, source.value.text, env);
+  if (!checked.ok) return err({ kind: 'invalid', diagnostics: checked.error });
+  return ok(checked.value);
+}
+
+/** Validates and resolves plan text; every problem is reported, in source order. */
+export function checkPlanText(file: string, text: string, env: Env): Result<LoadedPlan, Diagnostic[]> {
+  const parsed = parseYaml(file, text);
+  if (parsed.diagnostics.length > 0) return err(parsed.diagnostics.sort(compareDiagnostics));
+
+  const sink = new DiagnosticSink(parsed);
+  const typed = checkSchema(parsed.data, sink);
+  const structure = checkStructure(parsed.data, sink);
+  const lookup = (name: string) => env[name];
+  const secrets = new Set(typed?.secrets ?? []);
+  const real: ResolveContext = {
+    lookup,
+    secrets,
+    mode: 'real',
+    report: (path, code, message, hint) => sink.report(path, code, `${formatPath(path)}: ${message}`, hint),
+    defaults: typed?.defaults ?? lenientDefaults(parsed.data),
+  };
+  const services = typed ? typed.services : lenientServices(parsed.data);
+  const resolved: Record<string, ResolvedService> = {};
+  for (const [name, raw] of Object.entries(services)) {
+    resolved[name] = resolveService(
+      name,
+      raw,
+      structure.stageOf.get(name) ?? '',
+      structure.deps.get(name) ?? [],
+      real,
+    );
+  }
+  if (sink.diagnostics.length > 0 || !typed) return err(sink.diagnostics.sort(compareDiagnostics));
+
+  const display: ResolveContext = { ...real, mode: 'display', report: () => {} };
+  const shown: Record<string, ResolvedService> = {};
+  for (const [name, raw] of Object.entries(typed.services)) {
+    shown[name] = resolveService(name, raw, structure.stageOf.get(name)!, structure.deps.get(name)!, display);
+  }
+  const stages = buildStages(typed, structure);
+  const plan = assemble(typed, stages, resolved);
+  const displayPlan = assemble(typed, stages, shown);
+  return ok({
+    file,
+    dir: dirname(resolvePath(file)),
+    plan,
+    display: displayPlan,
+    digest: planDigest(displayPlan),
+    secretValues: [...secrets].map((name) => env[name] ?? '').filter((value) => value !== ''),
+  });
+}
+
+function assemble(
+  raw: RawPlan,
+  stages: ResolvedStage[],
+  services: Record<string, ResolvedService>,
+): ResolvedPlan {
+  return {
+    version: 1,
+    name: raw.name,
+    description: raw.description ?? null,
+    secrets: raw.secrets ?? [],
+    stages,
+    services,
+  };
+}
+
+function buildStages(raw: RawPlan, structure: Structure): ResolvedStage[] {
+  const members = new Map<string, string[]>();
+  for (const [service, stage] of structure.stageOf) {
+    const list = members.get(stage);
+    if (list) list.push(service);
+    else members.set(stage, [service]);
+  }
+  const order = (stage: string) => topologicalOrder(structure.deps, members.get(stage) ?? []);
+  if (raw.stages) {
+    return raw.stages.map((stage) => ({
+      name: stage.name,
+      description: stage.description ?? null,
+      approval: stage.approval ?? false,
+      concurrency: stage.concurrency ?? null,
+      computed: false,
+      services: order(stage.name),
+    }));
+  }
+  const waves = members.size;
+  return Array.from({ length: waves }, (_, index) => {
+    const name = `${WAVE_PREFIX}${index + 1}`;
+    return {
+      name,
+      description: null,
+      approval: false,
+      concurrency: null,
+      computed: true,
+      services: order(name),
+    };
+  });
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * The well-formed parts of an invalid plan, field by field (and check by check, keeping each
+ * check's index), so that the problems inside them are found in the same pass.
+ */
+function lenientServices(data: unknown): RawPlan['services'] {
+  const out: RawPlan['services'] = {};
+  if (!isRecord(data) || !isRecord(data.services)) return out;
+  for (const [name, value] of Object.entries(data.services)) {
+    const parsed = Service.safeParse(value);
+    if (parsed.success) out[name] = parsed.data;
+    else if (isRecord(value)) out[name] = lenientObject(Service, value) as RawService;
+  }
+  return out;
+}
+
+function lenientDefaults(data: unknown): RawDefaults {
+  const value = isRecord(data) ? data.defaults : undefined;
+  return isRecord(value) ? (lenientObject(Defaults, value) as RawDefaults) : {};
+}
+
+function lenientObject(schema: z.ZodObject, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    if (value[key] === undefined) continue;
+    const parsed = field.safeParse(value[key]);
+    if (parsed.success) out[key] = parsed.data;
+    else if (key === 'health') out[key] = lenientHealth(value[key]);
+  }
+  return out;
+}
+
+function lenientHealth(value: unknown): RawHealth | undefined {
+  const checks = (list: unknown): RawCheck[] | undefined => {
+    if (!Array.isArray(list)) return undefined;
+    // A sparse array keeps every good check at its index, so diagnostics point at the right item.
+    const kept: RawCheck[] = new Array(list.length);
+    list.forEach((item, index) => {
+      const parsed = Check.safeParse(item);
+      if (parsed.success) kept[index] = parsed.data;
+    });
+    return kept;
+  };
+  if (Array.isArray(value)) return checks(value);
+  if (!isRecord(value)) return undefined;
+  const timing = lenientObject(HealthTiming, value) as RawHealthTiming;
+  const list = checks(value.checks);
+  return list ? { ...timing, checks: list } : timing;
+}

@@ -1,0 +1,108 @@
+/**
+ * The resolved plan: defaults applied, durations in milliseconds, commands split into argv,
+ * variables substituted. This is what `plan --format json` shows, what the digest covers and
+ * what the run engine executes. Field names are part of the JSON contract: add, never rename.
+ */
+
+export interface ResolvedCommand {
+  /** The argv to execute; with `shell`, a single script for /bin/sh -c. */
+  argv: string[];
+  shell: boolean;
+  /** Working directory as written; relative to the plan file's directory. Null: that directory. */
+  cwd: string | null;
+  /** Environment added to restore's own: defaults, then the service's, then the command's. */
+  env: Record<string, string>;
+  /** Deadline of this command alone; null means it is bounded by the service's deadline. */
+  timeout_ms: number | null;
+  /** Start commands only: keeps running, restore waits for health rather than exit. */
+  daemon: boolean;
+}
+
+export interface HttpCheck {
+  kind: 'http';
+  url: string;
+  method: string;
+  /** Accepted status codes, or a class such as "2xx". */
+  status: number[] | string;
+  body_contains: string | null;
+  body_matches: string | null;
+  headers: Record<string, string>;
+  insecure: boolean;
+}
+
+export interface TcpCheck {
+  kind: 'tcp';
+  host: string;
+  port: number;
+}
+
+export interface ExecCheck {
+  kind: 'exec';
+  command: ResolvedCommand;
+}
+
+export type ResolvedCheck = HttpCheck | TcpCheck | ExecCheck;
+
+export interface ResolvedHealth {
+  checks: ResolvedCheck[];
+  interval_ms: number;
+  start_interval_ms: number;
+  timeout_ms: number;
+  start_period_ms: number;
+  retries: number;
+  success_threshold: number;
+}
+
+export interface ResolvedService {
+  name: string;
+  stage: string;
+  description: string | null;
+  depends_on: string[];
+  critical: boolean;
+  skip_if_healthy: boolean;
+  /** Deadline for the whole service: start plus becoming healthy. */
+  timeout_ms: number;
+  retries: number;
+  retry_delay_ms: number;
+  /** Null: a verify-only service, never started, only probed. */
+  start: ResolvedCommand | null;
+  stop: ResolvedCommand | null;
+  health: ResolvedHealth;
+}
+
+export interface ResolvedStage {
+  name: string;
+  description: string | null;
+  approval: boolean;
+  concurrency: number | null;
+  /** True for `wave-k` stages computed from the dependency graph. */
+  computed: boolean;
+  /** Services of the stage in a valid start order: dependencies first, ties by name. */
+  services: string[];
+}
+
+export interface ResolvedPlan {
+  version: 1;
+  name: string;
+  description: string | null;
+  secrets: string[];
+  stages: ResolvedStage[];
+  services: Record<string, ResolvedService>;
+}
+
+/** Built-in values for everything a plan may leave out (SPEC section 2 and the README). */
+export const BUILTIN = {
+  timeout_ms: 10 * 60_000,
+  retries: 0,
+  retry_delay_ms: 1_000,
+  health: {
+    interval_ms: 2_000,
+    start_interval_ms: 100,
+    timeout_ms: 2_000,
+    start_period_ms: 0,
+    retries: 30,
+    success_threshold: 1,
+  },
+  http: { method: 'GET', status: '2xx' },
+  tcpHost: '127.0.0.1',
+} as const;

@@ -1,0 +1,301 @@
+import type { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+import type { Code } from './codes.js';
+import { splitCommandLine } from './command-line.js';
+import { parseTemplate, renderTemplate, type Template, unsetVariables } from './interpolate.js';
+import type { PathSegment } from './locate.js';
+import {
+  BUILTIN,
+  type ResolvedCheck,
+  type ResolvedCommand,
+  type ResolvedHealth,
+  type ResolvedService,
+} from './model.js';
+import type { Defaults } from './schema.js';
+import {
+  CHECK_KINDS,
+  type RawCheck,
+  type RawCommand,
+  type RawEnv,
+  type RawHealthTiming,
+  type RawService,
+  type RawStartCommand,
+} from './schema.js';
+
+export type RawDefaults = z.infer<typeof Defaults>;
+
+/** Reports a problem at a data path; a no-op when resolving a second time for display. */
+export type Report = (path: readonly PathSegment[], code: Code, message: string, hint?: string) => void;
+
+/**
+ * How strings are rendered: `real` substitutes every variable (what runs), `display` writes
+ * secrets as `${NAME}` (what is shown and what the digest covers).
+ */
+export interface ResolveContext {
+  lookup: (name: string) => string | undefined;
+  secrets: ReadonlySet<string>;
+  mode: 'real' | 'display';
+  report: Report;
+  defaults: RawDefaults;
+}
+
+interface Inherited {
+  env: Record<string, string>;
+  cwd: string | null;
+}
+
+/** Resolves one service that passed the schema: defaults applied, commands split, variables substituted. */
+export function resolveService(
+  name: string,
+  raw: RawService,
+  stage: string,
+  deps: string[],
+  ctx: ResolveContext,
+): ResolvedService {
+  const base: PathSegment[] = ['services', name];
+  const r = new Resolver(ctx);
+  const { defaults } = ctx;
+  const env = { ...r.env(['defaults', 'env'], defaults.env), ...r.env([...base, 'env'], raw.env) };
+  const cwd =
+    raw.cwd !== undefined
+      ? r.text([...base, 'cwd'], raw.cwd)
+      : defaults.cwd !== undefined
+        ? r.text(['defaults', 'cwd'], defaults.cwd)
+        : null;
+  const inherited: Inherited = { env, cwd };
+  return {
+    name,
+    stage,
+    description: raw.description ?? null,
+    depends_on: deps,
+    critical: raw.critical ?? true,
+    skip_if_healthy: raw.skip_if_healthy ?? true,
+    timeout_ms:
+      r.duration([...base, 'timeout'], raw.timeout, 'positive') ??
+      r.duration(['defaults', 'timeout'], defaults.timeout, 'positive') ??
+      BUILTIN.timeout_ms,
+    retries: raw.retries ?? defaults.retries ?? BUILTIN.retries,
+    retry_delay_ms:
+      r.duration([...base, 'retry_delay'], raw.retry_delay, 'zero-ok') ??
+      r.duration(['defaults', 'retry_delay'], defaults.retry_delay, 'zero-ok') ??
+      BUILTIN.retry_delay_ms,
+    start: raw.start === undefined ? null : r.command([...base, 'start'], raw.start, inherited, true),
+    stop: raw.stop === undefined ? null : r.command([...base, 'stop'], raw.stop, inherited, false),
+    health: r.health(base, raw, inherited),
+  };
+}
+
+class Resolver {
+  constructor(private readonly ctx: ResolveContext) {}
+
+  /** A string that may use ${NAME}, ${NAME:-default} and $$. */
+  text(path: readonly PathSegment[], value: string): string {
+    const template = parseTemplate(value);
+    if (!template.ok) {
+      this.ctx.report(path, 'invalid-value', template.error);
+      return value;
+    }
+    return this.render(path, template.value);
+  }
+
+  private render(path: readonly PathSegment[], template: Template): string {
+    for (const name of unsetVariables(template, this.ctx.lookup)) {
+      this.ctx.report(
+        path,
+        'unset-variable',
+        `\${${name}} is not set in the environment and has no default`,
+        `set ${name} before running restore, or write \${${name}:-default}`,
+      );
+    }
+    const hidden = this.ctx.mode === 'display' ? this.ctx.secrets : new Set<string>();
+    return renderTemplate(template, this.ctx.lookup, hidden);
+  }
+
+  env(path: readonly PathSegment[], env: RawEnv | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(env ?? {})) out[key] = this.text([...path, key], String(value));
+    return out;
+  }
+
+  duration(
+    path: readonly PathSegment[],
+    value: string | undefined,
+    rule: 'positive' | 'zero-ok',
+  ): number | undefined {
+    if (value === undefined) return undefined;
+    const ms = parseDuration(value);
+    if (ms === undefined) return undefined; // the schema reports it
+    if (ms === 0 && rule === 'positive') {
+      this.ctx.report(
+        path,
+        'invalid-duration',
+        'must be greater than zero',
+        `for example "${rule === 'positive' ? '1s' : '0s'}"`,
+      );
+      return undefined;
+    }
+    return ms;
+  }
+
+  command(
+    path: readonly PathSegment[],
+    raw: RawCommand | RawStartCommand,
+    inherited: Inherited,
+    isStart: boolean,
+  ): ResolvedCommand {
+    const command: ResolvedCommand = {
+      argv: [],
+      shell: false,
+      cwd: inherited.cwd,
+      env: { ...inherited.env },
+      timeout_ms: null,
+      daemon: false,
+    };
+    if (typeof raw === 'string' || Array.isArray(raw)) {
+      command.argv = this.argv(path, raw);
+      return command;
+    }
+    const runPath = [...path, 'run'];
+    if (raw.shell === true) {
+      command.shell = true;
+      if (typeof raw.run === 'string') {
+        command.argv = [this.text(runPath, raw.run)];
+      } else {
+        this.ctx.report(
+          [...path, 'shell'],
+          'invalid-value',
+          '`shell: true` runs a script, so `run` must be a string',
+          'write `run` as one string',
+        );
+      }
+    } else {
+      command.argv = this.argv(runPath, raw.run);
+    }
+    if (raw.cwd !== undefined) command.cwd = this.text([...path, 'cwd'], raw.cwd);
+    Object.assign(command.env, this.env([...path, 'env'], raw.env));
+    command.timeout_ms = this.duration([...path, 'timeout'], raw.timeout, 'positive') ?? null;
+    if (isStart && 'daemon' in raw) command.daemon = raw.daemon === true;
+    return command;
+  }
+
+  private argv(path: readonly PathSegment[], run: string | (string | number)[]): string[] {
+    if (Array.isArray(run)) return run.map((word, index) => this.text([...path, index], String(word)));
+    const words = splitCommandLine(run);
+    if (!words.ok) {
+      this.ctx.report(
+        path,
+        'invalid-value',
+        words.error,
+        'quote with "..." or \'...\', or write the command as a list',
+      );
+      return [];
+    }
+    return words.value.map((word) => this.render(path, word));
+  }
+
+  health(base: readonly PathSegment[], raw: RawService, inherited: Inherited): ResolvedHealth {
+    const written = raw.health;
+    const form = Array.isArray(written) ? undefined : written;
+    const checksPath = Array.isArray(written) ? [...base, 'health'] : [...base, 'health', 'checks'];
+    const items = Array.isArray(written) ? written : (written?.checks ?? []);
+    const own: RawHealthTiming = form ?? {};
+    const shared: RawHealthTiming = this.ctx.defaults.health ?? {};
+    const timing = (
+      key: 'interval' | 'start_interval' | 'timeout' | 'start_period',
+      builtin: number,
+    ): number => {
+      const rule = key === 'start_period' ? 'zero-ok' : 'positive';
+      return (
+        this.duration([...base, 'health', key], own[key], rule) ??
+        this.duration(['defaults', 'health', key], shared[key], rule) ??
+        builtin
+      );
+    };
+    const interval = timing('interval', BUILTIN.health.interval_ms);
+    const health: ResolvedHealth = {
+      checks: [],
+      interval_ms: interval,
+      // A start_interval above interval counts as interval (SPEC section 2).
+      start_interval_ms: Math.min(timing('start_interval', BUILTIN.health.start_interval_ms), interval),
+      timeout_ms: timing('timeout', BUILTIN.health.timeout_ms),
+      start_period_ms: timing('start_period', BUILTIN.health.start_period_ms),
+      retries: own.retries ?? shared.retries ?? BUILTIN.health.retries,
+      success_threshold:
+        own.success_threshold ?? shared.success_threshold ?? BUILTIN.health.success_threshold,
+    };
+    items.forEach((item, index) => {
+      const check = this.check([...checksPath, index], item, inherited);
+      if (check) health.checks.push(check);
+    });
+    return health;
+  }
+
+  private check(path: PathSegment[], item: RawCheck, inherited: Inherited): ResolvedCheck | undefined {
+    const kinds = CHECK_KINDS.filter((kind) => item[kind] !== undefined);
+    if (kinds.length !== 1) {
+      this.ctx.report(
+        path,
+        'invalid-value',
+        kinds.length === 0
+          ? 'a health check needs one of http, tcp or exec'
+          : `a health check holds exactly one of http, tcp or exec; this one has ${kinds.join(' and ')}`,
+        kinds.length === 0 ? 'for example `- tcp: { port: 5432 }`' : 'write each as its own list item',
+      );
+      return undefined;
+    }
+    if (item.http) {
+      const http = item.http;
+      const url = this.text([...path, 'http', 'url'], http.url);
+      if (this.ctx.mode === 'real') this.checkUrl([...path, 'http', 'url'], url);
+      if (http.body_matches !== undefined)
+        this.checkRegex([...path, 'http', 'body_matches'], http.body_matches);
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(http.headers ?? {})) {
+        headers[key] = this.text([...path, 'http', 'headers', key], value);
+      }
+      const status = http.status ?? BUILTIN.http.status;
+      return {
+        kind: 'http',
+        url,
+        method: http.method ?? BUILTIN.http.method,
+        status: typeof status === 'string' ? status : [...new Set([status].flat())].sort((a, b) => a - b),
+        body_contains: http.body_contains ?? null,
+        body_matches: http.body_matches ?? null,
+        headers,
+        insecure: http.insecure ?? false,
+      };
+    }
+    if (item.tcp) {
+      const host =
+        item.tcp.host === undefined ? BUILTIN.tcpHost : this.text([...path, 'tcp', 'host'], item.tcp.host);
+      return { kind: 'tcp', host, port: item.tcp.port };
+    }
+    const exec = item.exec as RawCommand;
+    return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
+  }
+
+  private checkUrl(path: PathSegment[], url: string): void {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      this.ctx.report(
+        path,
+        'invalid-value',
+        `${JSON.stringify(url)} is not an http:// or https:// URL`,
+        parsed ? undefined : 'for example "http://127.0.0.1:8080/healthz"',
+      );
+    }
+  }
+
+  private checkRegex(path: PathSegment[], pattern: string): void {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      this.ctx.report(path, 'invalid-value', `not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+}

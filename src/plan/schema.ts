@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import { DURATION_PATTERN } from '../util/duration.js';
+
+/**
+ * The plan format, defined once (SPEC section 2). The validator checks plans against it, the
+ * TypeScript types of a raw plan are inferred from it, and `restore schema` prints it as JSON Schema.
+ * It describes what a user writes; `resolve.ts` turns a valid plan into the resolved form.
+ */
+
+/** Leaf kinds that get their own diagnostic code instead of a generic type error. */
+export type LeafKind = 'duration' | 'name' | 'env-name' | 'version';
+export const leafKinds = z.registry<{ kind: LeafKind }>();
+
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+export const Name = z.string().regex(new RegExp(NAME_PATTERN)).register(leafKinds, { kind: 'name' }).meta({
+  description:
+    'Lower-case letters, digits, `_`, `.`, `-`; starts with a letter or digit; at most 63 characters.',
+});
+
+const EnvName = z
+  .string()
+  .regex(new RegExp(ENV_NAME_PATTERN))
+  .register(leafKinds, { kind: 'env-name' })
+  .meta({ description: 'An environment variable name.' });
+
+const Duration = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN))
+  .register(leafKinds, { kind: 'duration' })
+  .meta({ description: 'A duration with units, largest first: "250ms", "2s", "5m", "1h", "1m30s".' });
+
+const Count = (min: number, description: string) => z.int().min(min).max(1_000_000).meta({ description });
+
+const EnvValue = z.union([z.string(), z.number(), z.boolean()]);
+const Env = z
+  .record(EnvName, EnvValue)
+  .meta({ description: 'Environment variables; values may use ${NAME}, ${NAME:-default} and $$.' });
+
+const Argv = z.array(z.union([z.string(), z.number()])).min(1);
+const Run = z.union([z.string().min(1), Argv]).meta({
+  description:
+    'A command: a string split into words like a shell would (but run without one), or an argv list.',
+});
+
+const commandFields = {
+  run: Run,
+  cwd: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Working directory; relative paths are relative to the plan file.' }),
+  env: Env.optional(),
+  timeout: Duration.optional().meta({ description: 'Deadline for this command alone.' }),
+  shell: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Run `run` (a string) through /bin/sh -c. Default false.' }),
+};
+
+const CommandObject = z.strictObject(commandFields);
+const StartObject = z.strictObject({
+  ...commandFields,
+  daemon: z
+    .boolean()
+    .optional()
+    .meta({ description: 'The command keeps running; restore waits for health, not for its exit.' }),
+});
+
+export const Command = z.union([z.string().min(1), Argv, CommandObject]).meta({
+  description: 'A string (split into argv, no shell), an argv list, or an object with `run`.',
+});
+export const StartCommand = z.union([z.string().min(1), Argv, StartObject]).meta({
+  description: 'A string (split into argv, no shell), an argv list, or an object with `run` and `daemon`.',
+});
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const StatusCode = z.int().min(100).max(599);
+const HttpCheck = z.strictObject({
+  url: z.string().min(1).meta({ description: 'An http:// or https:// URL.' }),
+  method: z.enum(HTTP_METHODS).optional(),
+  status: z
+    .union([StatusCode, z.array(StatusCode).min(1), z.string().regex(/^[1-5]xx$/)])
+    .optional()
+    .meta({
+      description: 'Accepted status: a code, a list of codes, or a class such as "2xx" (the default).',
+    }),
+  body_contains: z.string().optional(),
+  body_matches: z.string().optional().meta({ description: 'A regular expression the body must match.' }),
+  headers: z.record(z.string().min(1), z.string()).optional(),
+  insecure: z.boolean().optional().meta({ description: 'Accept any TLS certificate. Default false.' }),
+});
+const TcpCheck = z.strictObject({
+  host: z.string().min(1).optional().meta({ description: 'Default 127.0.0.1.' }),
+  port: z.int().min(1).max(65535),
+});
+
+export const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
+export const Check = z
+  .strictObject({
+    http: HttpCheck.optional(),
+    tcp: TcpCheck.optional(),
+    exec: Command.optional(),
+  })
+  .meta({
+    description: 'One health check: exactly one of `http`, `tcp`, `exec`.',
+    minProperties: 1,
+    maxProperties: 1,
+  });
+
+const timingFields = {
+  interval: Duration.optional().meta({
+    description: 'Gap between probe rounds once a round has passed. Default 2s.',
+  }),
+  start_interval: Duration.optional().meta({
+    description: 'First gap between rounds before one passes; doubles up to `interval`. Default 100ms.',
+  }),
+  timeout: Duration.optional().meta({ description: 'Deadline of one check. Default 2s.' }),
+  start_period: Duration.optional().meta({
+    description: 'Failed rounds inside this period do not count. Default 0s.',
+  }),
+  retries: Count(1, 'Failing rounds in a row after which the service has failed. Default 30.').optional(),
+  success_threshold: Count(
+    1,
+    'Passing rounds in a row after which the service is healthy. Default 1.',
+  ).optional(),
+};
+export const HealthTiming = z.strictObject(timingFields);
+export const Health = z.union([
+  z.array(Check),
+  z.strictObject({ checks: z.array(Check).optional(), ...timingFields }),
+]);
+
+const inheritable = {
+  timeout: Duration.optional().meta({
+    description: 'Deadline for one service: start plus becoming healthy.',
+  }),
+  retries: Count(0, 'Extra attempts of the start command after a failure.').optional(),
+  retry_delay: Duration.optional().meta({ description: 'Pause before a retry of the start command.' }),
+  env: Env.optional(),
+  cwd: z.string().min(1).optional(),
+};
+
+export const Defaults = z.strictObject({ ...inheritable, health: HealthTiming.optional() });
+
+export const Stage = z.strictObject({
+  name: Name,
+  description: z.string().optional(),
+  approval: z.boolean().optional().meta({ description: 'Ask a human before this stage starts.' }),
+  concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
+});
+
+export const Service = z.strictObject({
+  stage: z
+    .string()
+    .optional()
+    .meta({ description: 'Required when stages are declared, forbidden otherwise.' }),
+  description: z.string().optional(),
+  depends_on: z.array(z.string()).optional(),
+  critical: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Default true; false means its failure does not halt the run.' }),
+  skip_if_healthy: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Default true: one probe round first, and a healthy service is not started.' }),
+  start: StartCommand.optional(),
+  stop: Command.optional(),
+  health: Health.optional(),
+  ...inheritable,
+});
+
+export const Plan = z
+  .strictObject({
+    version: z.literal(1).register(leafKinds, { kind: 'version' }),
+    name: Name,
+    description: z.string().optional(),
+    secrets: z
+      .array(EnvName)
+      .optional()
+      .meta({ description: 'Environment variables whose values must never appear in any output.' }),
+    defaults: Defaults.optional(),
+    stages: z.array(Stage).min(1).optional(),
+    services: z.record(Name, Service),
+  })
+  .meta({
+    title: 'restore plan',
+    description: 'A restoration plan for `restore` (version 1).',
+  });
+
+export type RawPlan = z.infer<typeof Plan>;
+export type RawService = z.infer<typeof Service>;
+export type RawCommand = z.infer<typeof Command>;
+export type RawStartCommand = z.infer<typeof StartCommand>;
+export type RawCheck = z.infer<typeof Check>;
+export type RawHealth = z.infer<typeof Health>;
+export type RawHealthTiming = z.infer<typeof HealthTiming>;
+export type RawEnv = z.infer<typeof Env>;
+
+/** The plan format as JSON Schema 2020-12, for `restore schema` and editors. */
+export function planJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(Plan, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+}

@@ -1,0 +1,197 @@
+import { closest } from '../util/closest.js';
+import { depths, findCycles } from './graph.js';
+import type { DiagnosticSink } from './sink.js';
+
+/**
+ * The cross-references of a plan: stages, dependencies, cycles and stage order. Reads the plain
+ * data defensively, so that these problems are reported even when other parts of the file have
+ * the wrong shape (every problem at once).
+ */
+export interface Structure {
+  /** Declared stages in order, or null when stages are computed. */
+  declared: string[] | null;
+  /** Each service's known dependencies (unknown names and self-references left out). */
+  deps: Map<string, string[]>;
+  /** Each service's stage, declared or computed (`wave-k`), when it could be decided. */
+  stageOf: Map<string, string>;
+}
+
+type Data = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Data =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Prefix of computed stage names: `wave-1`, `wave-2`... */
+export const WAVE_PREFIX = 'wave-';
+
+export function checkStructure(data: unknown, sink: DiagnosticSink): Structure {
+  const plan = isRecord(data) ? data : {};
+  const services = isRecord(plan.services) ? plan.services : {};
+  const names = Object.keys(services);
+  const nameSet = new Set(names);
+  const declared = declaredStages(plan.stages, sink);
+  const stageIndex = new Map(declared?.map((name, index) => [name, index]) ?? []);
+  const deps = new Map<string, string[]>();
+  const stageOf = new Map<string, string>();
+
+  for (const name of names) {
+    const service = services[name];
+    if (!isRecord(service)) {
+      deps.set(name, []);
+      continue;
+    }
+    checkStage(name, service, declared, stageIndex, stageOf, sink);
+    deps.set(name, checkDependencies(name, service, nameSet, names, sink));
+  }
+
+  const cycles = findCycles(deps);
+  for (const cycle of cycles) {
+    const [first, second] = cycle as [string, string];
+    const index = (services[first] as Data).depends_on as unknown[];
+    sink.report(
+      ['services', first, 'depends_on', index.indexOf(second)],
+      'dependency-cycle',
+      `dependency cycle: ${cycle.join(' -> ')}`,
+      'a service cannot wait for itself; remove one of these dependencies',
+    );
+  }
+
+  if (declared) {
+    checkStageOrder(services, deps, stageOf, stageIndex, sink);
+  } else if (cycles.length === 0) {
+    for (const [name, depth] of depths(deps)) stageOf.set(name, `${WAVE_PREFIX}${depth}`);
+  }
+  return { declared, deps, stageOf };
+}
+
+function declaredStages(stages: unknown, sink: DiagnosticSink): string[] | null {
+  if (!Array.isArray(stages)) return null;
+  const names: string[] = [];
+  const firstAt = new Map<string, number>();
+  stages.forEach((stage, index) => {
+    if (!isRecord(stage) || typeof stage.name !== 'string') return;
+    const seen = firstAt.get(stage.name);
+    if (seen !== undefined) {
+      sink.report(
+        ['stages', index, 'name'],
+        'invalid-value',
+        `stage "${stage.name}" is declared twice (first as stages[${seen}])`,
+        'stage names must be unique; rename or merge them',
+      );
+      return;
+    }
+    firstAt.set(stage.name, index);
+    names.push(stage.name);
+  });
+  return names;
+}
+
+function checkStage(
+  name: string,
+  service: Data,
+  declared: string[] | null,
+  stageIndex: Map<string, number>,
+  stageOf: Map<string, string>,
+  sink: DiagnosticSink,
+): void {
+  const stage = service.stage;
+  if (declared === null) {
+    if (stage !== undefined) {
+      sink.report(
+        ['services', name, 'stage'],
+        'unknown-stage',
+        `services.${name}: names stage ${JSON.stringify(stage)}, but this plan declares no stages`,
+        'declare the stages under `stages:`, or remove `stage` to let stages be computed from dependencies',
+      );
+    }
+    return;
+  }
+  if (stage === undefined) {
+    sink.report(
+      ['services', name],
+      'missing-stage',
+      `service "${name}" has no stage; this plan declares stages, so every service names one`,
+      `add \`stage: ${declared[0] ?? 'name'}\` (declared: ${declared.join(', ')})`,
+      'key',
+    );
+    return;
+  }
+  if (typeof stage !== 'string') return; // the schema reports the type
+  if (!stageIndex.has(stage)) {
+    const guess = closest(stage, declared);
+    sink.report(
+      ['services', name, 'stage'],
+      'unknown-stage',
+      `service "${name}" names stage "${stage}", which is not declared`,
+      guess ? `did you mean "${guess}"?` : `declared stages: ${declared.join(', ')}`,
+    );
+    return;
+  }
+  stageOf.set(name, stage);
+}
+
+function checkDependencies(
+  name: string,
+  service: Data,
+  nameSet: Set<string>,
+  names: string[],
+  sink: DiagnosticSink,
+): string[] {
+  const list = service.depends_on;
+  if (!Array.isArray(list)) return [];
+  const known: string[] = [];
+  list.forEach((dep, index) => {
+    if (typeof dep !== 'string') return; // the schema reports the type
+    const path = ['services', name, 'depends_on', index];
+    if (dep === name) {
+      sink.report(
+        path,
+        'self-dependency',
+        `service "${name}" depends on itself`,
+        'remove it from its own depends_on',
+      );
+    } else if (!nameSet.has(dep)) {
+      const guess = closest(dep, names);
+      sink.report(
+        path,
+        'unknown-dependency',
+        `service "${name}" depends on "${dep}", which is not a service of this plan`,
+        guess ? `did you mean "${guess}"?` : undefined,
+      );
+    } else if (known.includes(dep)) {
+      sink.report(
+        path,
+        'invalid-value',
+        `service "${name}" lists "${dep}" twice in depends_on`,
+        'list it once',
+      );
+    } else {
+      known.push(dep);
+    }
+  });
+  return known;
+}
+
+function checkStageOrder(
+  services: Data,
+  deps: Map<string, string[]>,
+  stageOf: Map<string, string>,
+  stageIndex: Map<string, number>,
+  sink: DiagnosticSink,
+): void {
+  for (const [name, list] of deps) {
+    const stage = stageOf.get(name);
+    if (stage === undefined) continue;
+    const written = (services[name] as Data).depends_on as unknown[];
+    for (const dep of list) {
+      const depStage = stageOf.get(dep);
+      if (depStage === undefined || stageIndex.get(depStage)! <= stageIndex.get(stage)!) continue;
+      sink.report(
+        ['services', name, 'depends_on', written.indexOf(dep)],
+        'stage-order',
+        `service "${name}" (stage ${stage}) depends on "${dep}" of the later stage ${depStage}; stages run in order, so it would never start`,
+        `move "${dep}" to stage ${stage} or earlier, or "${name}" to stage ${depStage} or later`,
+      );
+    }
+  }
+}

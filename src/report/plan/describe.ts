@@ -1,0 +1,95 @@
+import { join, quote } from 'shlex';
+import type {
+  ResolvedCheck,
+  ResolvedCommand,
+  ResolvedHealth,
+  ResolvedPlan,
+  ResolvedService,
+} from '../../plan/model.js';
+import { formatDuration } from '../../util/duration.js';
+
+/**
+ * Words shared by the human renderers of a plan (text and markdown): a reviewer must see the exact
+ * argv boundaries, so commands are shown shell-quoted.
+ */
+
+/** What a plan preview renders: the display form of the plan (secrets as `${NAME}`) and its digest. */
+export interface PlanView {
+  plan: ResolvedPlan;
+  digest: string;
+  /** The names given with `--only`, if any. */
+  only: string[];
+}
+
+export function formatCommand(command: ResolvedCommand): string {
+  if (command.shell) return `sh -c ${quote(command.argv[0] ?? '')}`;
+  return join(command.argv);
+}
+
+/** Modifiers of a command other than its argv: `daemon, cwd /srv, timeout 30s`. */
+export function commandTraits(command: ResolvedCommand, inheritedEnv: Record<string, string> = {}): string[] {
+  const traits: string[] = [];
+  if (command.daemon) traits.push('daemon');
+  if (command.cwd !== null) traits.push(`cwd ${command.cwd}`);
+  if (command.timeout_ms !== null) traits.push(`timeout ${formatDuration(command.timeout_ms)}`);
+  for (const [key, value] of Object.entries(command.env)) {
+    if (inheritedEnv[key] !== value) traits.push(`${key}=${quote(value)}`);
+  }
+  return traits;
+}
+
+export function describeCheck(check: ResolvedCheck): string {
+  switch (check.kind) {
+    case 'http': {
+      const status = typeof check.status === 'string' ? check.status : check.status.join('|');
+      const parts = [`http ${check.method} ${check.url} -> ${status}`];
+      if (check.body_contains !== null) parts.push(`body contains ${JSON.stringify(check.body_contains)}`);
+      if (check.body_matches !== null) parts.push(`body matches /${check.body_matches}/`);
+      const headers = Object.keys(check.headers);
+      if (headers.length > 0) parts.push(`headers ${headers.join(', ')}`);
+      if (check.insecure) parts.push('any TLS certificate');
+      return parts.join(', ');
+    }
+    case 'tcp':
+      return `tcp ${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+    case 'exec':
+      return `exec ${formatCommand(check.command)}`;
+  }
+}
+
+/** The probing schedule in one line. */
+export function describeTiming(health: ResolvedHealth): string {
+  const d = formatDuration;
+  const gap =
+    health.start_interval_ms < health.interval_ms
+      ? `every ${d(health.start_interval_ms)} doubling to ${d(health.interval_ms)}`
+      : `every ${d(health.interval_ms)}`;
+  const parts = [
+    `rounds ${gap}`,
+    `check timeout ${d(health.timeout_ms)}`,
+    `healthy after ${health.success_threshold} passing`,
+    `failed after ${health.retries} failing`,
+  ];
+  if (health.start_period_ms > 0) parts.push(`failures in the first ${d(health.start_period_ms)} ignored`);
+  return parts.join(', ');
+}
+
+/** Deadline, retries and flags of a service, in one line. */
+export function describeService(service: ResolvedService): string {
+  const parts = [`deadline ${formatDuration(service.timeout_ms)}`];
+  parts.push(
+    service.retries > 0
+      ? `${service.retries} retr${service.retries === 1 ? 'y' : 'ies'} after ${formatDuration(service.retry_delay_ms)}`
+      : 'no retries',
+  );
+  if (!service.critical) parts.push('not critical');
+  if (!service.skip_if_healthy) parts.push('always started');
+  return parts.join(', ');
+}
+
+/** Counts for headers: `2 stages, 5 services`. */
+export function countWords(plan: ResolvedPlan): string {
+  const stages = plan.stages.length;
+  const services = plan.stages.reduce((sum, stage) => sum + stage.services.length, 0);
+  return `${stages} stage${stages === 1 ? '' : 's'}, ${services} service${services === 1 ? '' : 's'}`;
+}

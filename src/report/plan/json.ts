@@ -1,0 +1,29 @@
+import type { PlanView } from './describe.js';
+
+/**
+ * SPEC section 5: `{ name, digest, stages: [ { name, approval, services: [ { name, stage,
+ * depends_on, start, stop, health } ] } ] }`, services in start order, with more fields added.
+ */
+export function renderPlanJson(view: PlanView): string {
+  const { plan } = view;
+  return `${JSON.stringify(
+    {
+      name: plan.name,
+      digest: view.digest,
+      version: plan.version,
+      description: plan.description,
+      secrets: plan.secrets,
+      ...(view.only.length > 0 ? { only: view.only } : {}),
+      stages: plan.stages.map((stage) => ({
+        name: stage.name,
+        approval: stage.approval,
+        description: stage.description,
+        concurrency: stage.concurrency,
+        computed: stage.computed,
+        services: stage.services.map((name) => plan.services[name]),
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}

@@ -1,0 +1,77 @@
+import { formatDuration } from '../../util/duration.js';
+import {
+  commandTraits,
+  countWords,
+  describeCheck,
+  describeService,
+  describeTiming,
+  formatCommand,
+  type PlanView,
+} from './describe.js';
+import { renderPlanMermaid } from './mermaid.js';
+
+/** A preview to paste into a change review: renders on GitHub as tables and a Mermaid graph. */
+export function renderPlanMarkdown(view: PlanView): string {
+  const { plan } = view;
+  const out: string[] = [`# Restoration plan \`${plan.name}\``, ''];
+  if (plan.description) out.push(escapeText(plan.description), '');
+  out.push(`- **Digest:** \`${view.digest}\``);
+  out.push(`- **Size:** ${countWords(plan)}`);
+  if (view.only.length > 0) out.push(`- **Only:** ${view.only.map(code).join(', ')} and their dependencies`);
+  out.push(`- **Apply with:** \`restore apply <plan> --expect-digest ${view.digest}\``, '');
+
+  let position = 0;
+  plan.stages.forEach((stage, index) => {
+    const flags = [
+      stage.approval ? 'approval required' : '',
+      stage.concurrency !== null ? `at most ${stage.concurrency} at once` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    out.push(`## Stage ${index + 1}: \`${stage.name}\`${flags ? ` (${flags})` : ''}`, '');
+    if (stage.description) out.push(escapeText(stage.description), '');
+    out.push('| # | Service | Depends on | Start | Health | Limits |');
+    out.push('|---|---|---|---|---|---|');
+    for (const name of stage.services) {
+      const service = plan.services[name]!;
+      position += 1;
+      const start = service.start
+        ? [code(formatCommand(service.start)), ...commandTraits(service.start).map(escapeText)].join('<br>')
+        : '_verified only_';
+      const stop = service.stop ? `<br>stop: ${code(formatCommand(service.stop))}` : '';
+      const health =
+        service.health.checks.length === 0
+          ? '_none: healthy once started_'
+          : [
+              ...service.health.checks.map((check) => code(describeCheck(check))),
+              escapeText(describeTiming(service.health)),
+            ].join('<br>');
+      const title = service.description ? `${code(name)}<br>${escapeText(service.description)}` : code(name);
+      out.push(
+        `| ${position} | ${title} | ${service.depends_on.map(code).join(', ') || '-'} | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
+      );
+    }
+    out.push('');
+  });
+
+  out.push('## Dependency graph', '', '```mermaid', renderPlanMermaid(plan).trimEnd(), '```', '');
+  const longest = Math.max(...Object.values(plan.services).map((s) => s.timeout_ms));
+  out.push(`_Preview only: nothing was run. Longest service deadline: ${formatDuration(longest)}._`, '');
+  return out.join('\n');
+}
+
+/** Inline code that survives a GFM table cell: pipes escaped, backticks fenced. */
+function code(text: string): string {
+  const safe = text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const fence = safe.includes('`') ? '``' : '`';
+  return `${fence}${fence === '``' ? ' ' : ''}${safe}${fence === '``' ? ' ' : ''}${fence}`;
+}
+
+function escapeText(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/</g, '&lt;')
+    .replace(/\r?\n/g, '<br>')
+    .replace(/([*_`[\]])/g, '\\$1');
+}

@@ -1,0 +1,59 @@
+import type { Colors } from '../style.js';
+import {
+  commandTraits,
+  countWords,
+  describeCheck,
+  describeService,
+  describeTiming,
+  formatCommand,
+  type PlanView,
+} from './describe.js';
+
+/** The dry-run preview for a terminal or a review: stages in order, each service in start order. */
+export function renderPlanText(view: PlanView, c: Colors): string {
+  const { plan } = view;
+  const out: string[] = [];
+  out.push(`${c.bold(`Plan ${plan.name}`)}${plan.description ? `: ${plan.description}` : ''}`);
+  out.push(`digest ${view.digest}`);
+  const only = view.only.length > 0 ? ` (--only ${view.only.join(',')} and their dependencies)` : '';
+  out.push(`${countWords(plan)}${only}; nothing is run by a preview`);
+  let position = 0;
+  plan.stages.forEach((stage, index) => {
+    const traits: string[] = [];
+    if (stage.approval) traits.push(c.yellow('approval required'));
+    if (stage.concurrency !== null) traits.push(`at most ${stage.concurrency} at once`);
+    out.push('');
+    out.push(
+      `${c.bold(`Stage ${index + 1}/${plan.stages.length}: ${stage.name}`)}${stage.description ? ` - ${stage.description}` : ''}${traits.length > 0 ? `  [${traits.join(', ')}]` : ''}`,
+    );
+    for (const name of stage.services) {
+      const service = plan.services[name]!;
+      position += 1;
+      const after = service.depends_on.length > 0 ? c.dim(`  after ${service.depends_on.join(', ')}`) : '';
+      out.push(
+        `  ${position}. ${c.bold(name)}${service.description ? ` - ${service.description}` : ''}${after}`,
+      );
+      const field = (label: string, value: string) => out.push(`       ${label.padEnd(7)} ${value}`);
+      if (service.start) {
+        const traits = commandTraits(service.start);
+        field(
+          'start',
+          `${formatCommand(service.start)}${traits.length > 0 ? c.dim(`  (${traits.join(', ')})`) : ''}`,
+        );
+      } else {
+        field('start', c.dim('none: verified only, never started'));
+      }
+      if (service.stop) field('stop', formatCommand(service.stop));
+      if (service.health.checks.length === 0) {
+        field('health', c.dim('no checks: healthy once started'));
+      } else {
+        service.health.checks.forEach((check, i) => {
+          field(i === 0 ? 'health' : '', describeCheck(check));
+        });
+        field('', c.dim(describeTiming(service.health)));
+      }
+      field('limits', c.dim(describeService(service)));
+    }
+  });
+  return `${out.join('\n')}\n`;
+}
