@@ -1,50 +1,89 @@
-import { split } from 'shlex';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
 import { parseTemplate, type Template, type TemplatePart } from './interpolate.js';
 
 /**
- * Splits a command string into argv words the way a POSIX shell splits words and quotes
- * (shlex), without running a shell. Variables are spliced in after splitting, so a value is
- * always exactly one argument (or part of one): it is never split again or read as quotes.
+ * Splits a command string into argv words the way a POSIX shell splits words and quotes,
+ * without running a shell: whitespace separates words; `'...'` is literal; inside `"..."` a
+ * backslash escapes only `$`, `` ` ``, `"`, `\` and newline; outside quotes a backslash escapes any
+ * character. There is no expansion of any kind (`*`, `;`, `|`, `>` are plain characters).
+ *
+ * Variables (`${NAME}`, `$$`) are found first and kept as opaque parts of the word they sit in,
+ * so a value is always exactly one argument (or part of one): never split again, never read as
+ * quotes. Hand-written because the `shlex` package re-processes escapes of earlier parts of a word
+ * when a double-quoted part closes (`'a\\b'"c"` gives `a\bc`, a shell gives `a\\bc`).
  */
 export function splitCommandLine(input: string): Result<Template[], string> {
   const template = parseTemplate(input);
   if (!template.ok) return template;
 
-  // Stand-ins that shlex treats as ordinary characters, one per non-text part.
-  const spliced: TemplatePart[] = [];
-  let line = '';
+  const words: Template[] = [];
+  let word: Template | undefined;
+  let text = '';
+  let quote: "'" | '"' | undefined;
+  let escaped = false;
+
+  const flushText = () => {
+    if (text === '') return;
+    word ??= [];
+    word.push({ kind: 'text', text });
+    text = '';
+  };
+  const endWord = () => {
+    flushText();
+    if (word) words.push(word.length > 0 ? word : [{ kind: 'text', text: '' }]);
+    word = undefined;
+  };
+
   for (const part of template.value) {
-    if (part.kind === 'text') {
-      line += part.text;
-    } else {
-      line += `\uE000${spliced.length}\uE001`;
-      spliced.push(part);
+    if (part.kind !== 'text') {
+      if (escaped)
+        return err(
+          'a "\\" before "${" or "$$" escapes nothing: variables are not shell syntax; write "$${" for a literal "${"',
+        );
+      flushText();
+      word ??= [];
+      word.push(part as TemplatePart);
+      continue;
+    }
+    for (const char of part.text) {
+      if (escaped) {
+        escaped = false;
+        if (quote === '"' && !'$`"\\\n'.includes(char)) text += '\\';
+        if (char !== '\n') text += char;
+        word ??= [];
+        continue;
+      }
+      if (quote === "'") {
+        if (char === "'") quote = undefined;
+        else text += char;
+        continue;
+      }
+      if (char === '\\') {
+        escaped = true;
+        continue;
+      }
+      if (quote === '"') {
+        if (char === '"') quote = undefined;
+        else text += char;
+        continue;
+      }
+      if (char === "'" || char === '"') {
+        quote = char;
+        word ??= []; // "" is an (empty) argument
+        continue;
+      }
+      if (char === ' ' || char === '\t' || char === '\n' || char === '\r') {
+        endWord();
+        continue;
+      }
+      text += char;
     }
   }
-
-  let words: string[];
-  try {
-    words = split(line);
-  } catch (error) {
-    const reason = String((error as Error).message).includes('quoted')
-      ? 'a quote is not closed'
-      : 'it ends in the middle of an escape (a trailing "\\")';
-    return err(`cannot split this command into arguments: ${reason}`);
-  }
+  if (quote) return err('cannot split this command into arguments: a quote is not closed');
+  if (escaped)
+    return err('cannot split this command into arguments: it ends with a "\\" that escapes nothing');
+  endWord();
   if (words.length === 0) return err('the command is empty');
-
-  return ok(
-    words.map((word) => {
-      const parts: Template = [];
-      for (const piece of word.split(/(\uE000\d+\uE001)/)) {
-        if (piece === '') continue;
-        const index = /^\uE000(\d+)\uE001$/.exec(piece);
-        parts.push(index ? (spliced[Number(index[1])] as TemplatePart) : { kind: 'text', text: piece });
-      }
-      // An argument written as "" stays an (empty) argument.
-      return parts.length > 0 ? parts : [{ kind: 'text', text: '' }];
-    }),
-  );
+  return ok(words);
 }

@@ -268,10 +268,23 @@ class Resolver {
     if (item.tcp) {
       const host =
         item.tcp.host === undefined ? BUILTIN.tcpHost : this.text([...path, 'tcp', 'host'], item.tcp.host);
-      return { kind: 'tcp', host, port: item.tcp.port };
+      return { kind: 'tcp', host, port: this.port([...path, 'tcp', 'port'], item.tcp.port) };
     }
     const exec = item.exec as RawCommand;
     return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
+  }
+
+  private port(path: PathSegment[], written: number | string): number {
+    if (typeof written === 'number') return written;
+    const text = this.text(path, written);
+    const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(port >= 1 && port <= 65535)) {
+      if (this.ctx.mode === 'real') {
+        this.ctx.report(path, 'invalid-value', `${JSON.stringify(text)} is not a port number (1-65535)`);
+      }
+      return 0;
+    }
+    return port;
   }
 
   private checkUrl(path: PathSegment[], url: string): void {

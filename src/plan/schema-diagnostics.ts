@@ -16,12 +16,12 @@ import {
   unwrap,
   valueAt,
 } from './schema-walk.js';
-import type { DiagnosticSink } from './sink.js';
+import type { Sink } from './sink.js';
 
 type Issue = z.core.$ZodIssue;
 
 /** Checks plain plan data against the schema, reporting every structural problem with its location. */
-export function checkSchema(data: unknown, sink: DiagnosticSink): RawPlan | undefined {
+export function checkSchema(data: unknown, sink: Sink): RawPlan | undefined {
   const result = Plan.safeParse(data);
   if (result.success) return result.data;
   for (const issue of result.error.issues) mapIssue(issue, [], data, sink);
@@ -30,7 +30,7 @@ export function checkSchema(data: unknown, sink: DiagnosticSink): RawPlan | unde
 
 const NAME_RE = new RegExp(NAME_PATTERN);
 
-function mapIssue(issue: Issue, prefix: readonly PathSegment[], data: unknown, sink: DiagnosticSink): void {
+function mapIssue(issue: Issue, prefix: readonly PathSegment[], data: unknown, sink: Sink): void {
   const path: PathSegment[] = [...prefix, ...(issue.path as PathSegment[])];
   const value = valueAt(data, path);
   const schema = schemaAt(Plan, path, data);
@@ -48,23 +48,28 @@ function mapIssue(issue: Issue, prefix: readonly PathSegment[], data: unknown, s
     return;
   }
 
+  if (
+    value === undefined &&
+    path.length > 0 &&
+    (issue.code === 'invalid_type' || issue.code === 'invalid_union')
+  ) {
+    const parent = formatPath(path.slice(0, -1));
+    sink.report(
+      path,
+      'missing-key',
+      `${parent ? `${parent}: ` : ''}missing required key "${String(path.at(-1))}"`,
+      undefined,
+      'missing',
+    );
+    return;
+  }
+
   switch (issue.code) {
     case 'invalid_type': {
       if (path.length === 0) {
         const found =
           value === null || value === undefined ? 'the file is empty' : `found ${describeValue(value)}`;
         sink.report(path, 'invalid-type', `a plan is a mapping with version, name and services; ${found}`);
-        return;
-      }
-      if (value === undefined) {
-        const parent = formatPath(path.slice(0, -1));
-        sink.report(
-          path,
-          'missing-key',
-          `${parent ? `${parent}: ` : ''}missing required key "${String(path.at(-1))}"`,
-          undefined,
-          'missing',
-        );
         return;
       }
       if (kind === 'duration') {
@@ -189,12 +194,7 @@ function unionAt(parent: Schema | undefined, key: PathSegment | undefined): Sche
   return defOf(plain).type === 'union' ? plain : undefined;
 }
 
-function reportBadName(
-  sink: DiagnosticSink,
-  path: PathSegment[],
-  value: unknown,
-  target: 'key' | 'value',
-): void {
+function reportBadName(sink: Sink, path: PathSegment[], value: unknown, target: 'key' | 'value'): void {
   const text = String(value);
   const suggestion = text
     .toLowerCase()

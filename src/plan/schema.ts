@@ -93,7 +93,9 @@ const HttpCheck = z.strictObject({
 });
 const TcpCheck = z.strictObject({
   host: z.string().min(1).optional().meta({ description: 'Default 127.0.0.1.' }),
-  port: z.int().min(1).max(65535),
+  port: z
+    .union([z.int().min(1).max(65535), z.string().min(1)])
+    .meta({ description: 'A port number, or a string such as "${PORT:-5432}" that resolves to one.' }),
 });
 
 export const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
@@ -183,7 +185,12 @@ export const Plan = z
       .meta({ description: 'Environment variables whose values must never appear in any output.' }),
     defaults: Defaults.optional(),
     stages: z.array(Stage).min(1).optional(),
-    services: z.record(Name, Service),
+    services: z
+      .record(Name, Service)
+      .refine((services) => Object.keys(services).length > 0, {
+        message: 'a plan needs at least one service',
+      })
+      .meta({ minProperties: 1 }),
   })
   .meta({
     title: 'restore plan',

@@ -11,12 +11,35 @@ import { type ParsedYaml, positionOf } from './parse.js';
  */
 export type Target = 'value' | 'key' | 'missing';
 
+/** Where the checks report problems, addressed by data path. */
+export interface Sink {
+  report(path: readonly PathSegment[], code: Code, message: string, hint?: string, target?: Target): void;
+  /** How many problems were reported. */
+  readonly count: number;
+}
+
+/**
+ * Only counts problems: the fast path checks a plan parsed without source positions, and on the
+ * first sign of trouble the plan is checked again with positions (see load.ts).
+ */
+export class ProblemCounter implements Sink {
+  count = 0;
+
+  report(): void {
+    this.count += 1;
+  }
+}
+
 /** Collects diagnostics addressed by data path, turning each path into a line and column. */
-export class DiagnosticSink {
+export class DiagnosticSink implements Sink {
   readonly diagnostics: Diagnostic[] = [];
   readonly #seen = new Set<string>();
 
   constructor(private readonly parsed: ParsedYaml) {}
+
+  get count(): number {
+    return this.diagnostics.length;
+  }
 
   /** Records a problem at a path; the same code at the same place is reported once. */
   report(

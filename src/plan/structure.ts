@@ -1,6 +1,6 @@
 import { closest } from '../util/closest.js';
 import { depths, findCycles } from './graph.js';
-import type { DiagnosticSink } from './sink.js';
+import type { Sink } from './sink.js';
 
 /**
  * The cross-references of a plan: stages, dependencies, cycles and stage order. Reads the plain
@@ -24,7 +24,7 @@ const isRecord = (value: unknown): value is Data =>
 /** Prefix of computed stage names: `wave-1`, `wave-2`... */
 export const WAVE_PREFIX = 'wave-';
 
-export function checkStructure(data: unknown, sink: DiagnosticSink): Structure {
+export function checkStructure(data: unknown, sink: Sink): Structure {
   const plan = isRecord(data) ? data : {};
   const services = isRecord(plan.services) ? plan.services : {};
   const names = Object.keys(services);
@@ -64,7 +64,7 @@ export function checkStructure(data: unknown, sink: DiagnosticSink): Structure {
   return { declared, deps, stageOf };
 }
 
-function declaredStages(stages: unknown, sink: DiagnosticSink): string[] | null {
+function declaredStages(stages: unknown, sink: Sink): string[] | null {
   if (!Array.isArray(stages)) return null;
   const names: string[] = [];
   const firstAt = new Map<string, number>();
@@ -92,7 +92,7 @@ function checkStage(
   declared: string[] | null,
   stageIndex: Map<string, number>,
   stageOf: Map<string, string>,
-  sink: DiagnosticSink,
+  sink: Sink,
 ): void {
   const stage = service.stage;
   if (declared === null) {
@@ -135,7 +135,7 @@ function checkDependencies(
   service: Data,
   nameSet: Set<string>,
   names: string[],
-  sink: DiagnosticSink,
+  sink: Sink,
 ): string[] {
   const list = service.depends_on;
   if (!Array.isArray(list)) return [];
@@ -177,7 +177,7 @@ function checkStageOrder(
   deps: Map<string, string[]>,
   stageOf: Map<string, string>,
   stageIndex: Map<string, number>,
-  sink: DiagnosticSink,
+  sink: Sink,
 ): void {
   for (const [name, list] of deps) {
     const stage = stageOf.get(name);

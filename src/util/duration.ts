@@ -47,9 +47,10 @@ export function formatElapsed(ms: number): string {
 export function explainDuration(value: unknown): { message: string; hint?: string } {
   if (typeof value === 'number' && Number.isFinite(value)) {
     if (value < 0) return { message: 'a duration cannot be negative' };
+    const hint = secondsHint(String(value));
     return {
       message: `a duration needs a unit; a bare number (${value}) is ambiguous`,
-      hint: `did you mean "${value}s"?`,
+      ...(hint ? { hint } : {}),
     };
   }
   if (typeof value !== 'string') {
@@ -57,11 +58,9 @@ export function explainDuration(value: unknown): { message: string; hint?: strin
   }
   const trimmed = value.trim();
   if (trimmed.startsWith('-')) return { message: `a duration cannot be negative (got "${value}")` };
-  if (/^\d+$/.test(trimmed)) {
-    return {
-      message: `a duration needs a unit; "${value}" is ambiguous`,
-      hint: `did you mean "${trimmed}s"?`,
-    };
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    const hint = secondsHint(trimmed);
+    return { message: `a duration needs a unit; "${value}" is ambiguous`, ...(hint ? { hint } : {}) };
   }
   const compact = trimmed.replace(/\s+/g, '').toLowerCase();
   const spelled = compact
@@ -75,4 +74,11 @@ export function explainDuration(value: unknown): { message: string; hint?: strin
     message: `"${value}" is not a duration: use digits with units h, m, s, ms, largest first ("500ms", "2s", "1m30s")`,
     ...(hint ? { hint } : {}),
   };
+}
+
+/** `did you mean "5s"?` for a bare number of seconds, in milliseconds when fractional; only valid hints. */
+function secondsHint(number: string): string | undefined {
+  const ms = Number(number) * 1000;
+  const text = Number.isInteger(Number(number)) ? `${number}s` : Number.isInteger(ms) ? `${ms}ms` : undefined;
+  return text !== undefined && parseDuration(text) !== undefined ? `did you mean "${text}"?` : undefined;
 }

@@ -15,8 +15,8 @@ export interface CliOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
   input?: string;
-  uid?: number;
-  gid?: number;
+  /** A command that runs the CLI, such as setpriv with its flags. */
+  prefix?: string[];
   timeoutMs?: number;
 }
 
@@ -25,12 +25,14 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined };
     for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value;
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args] as [
+      string,
+      ...string[],
+    ];
+    const child = spawn(command, rest, {
       cwd: options.cwd ?? ROOT,
       env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
     let stdout = '';
     let stderr = '';

@@ -21,7 +21,7 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
     if (!selected.ok) throw new UsageError(selected.error);
     plan = selected.value;
   }
-  const view = { plan, digest: loaded.digest, only };
+  const view = { file, plan, digest: loaded.digest, only };
   io.stdout.write(PLAN_FORMATS[options.format](view, colorsFor(io.stdout, io.env)));
   return EXIT.ok;
 }

@@ -15,6 +15,8 @@ import { formatDuration } from '../../util/duration.js';
 
 /** What a plan preview renders: the display form of the plan (secrets as `${NAME}`) and its digest. */
 export interface PlanView {
+  /** The plan file as the user named it. */
+  file: string;
   plan: ResolvedPlan;
   digest: string;
   /** The names given with `--only`, if any. */
@@ -26,16 +28,18 @@ export function formatCommand(command: ResolvedCommand): string {
   return join(command.argv);
 }
 
-/** Modifiers of a command other than its argv: `daemon, cwd /srv, timeout 30s`. */
-export function commandTraits(command: ResolvedCommand, inheritedEnv: Record<string, string> = {}): string[] {
+/** Modifiers of a command other than its argv and env: `daemon, cwd /srv, timeout 30s`. */
+export function commandTraits(command: ResolvedCommand): string[] {
   const traits: string[] = [];
   if (command.daemon) traits.push('daemon');
   if (command.cwd !== null) traits.push(`cwd ${command.cwd}`);
   if (command.timeout_ms !== null) traits.push(`timeout ${formatDuration(command.timeout_ms)}`);
-  for (const [key, value] of Object.entries(command.env)) {
-    if (inheritedEnv[key] !== value) traits.push(`${key}=${quote(value)}`);
-  }
   return traits;
+}
+
+/** Environment a command adds, as `KEY=value` words (values shell-quoted). */
+export function envWords(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${quote(value)}`);
 }
 
 export function describeCheck(check: ResolvedCheck): string {

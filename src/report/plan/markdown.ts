@@ -5,6 +5,7 @@ import {
   describeCheck,
   describeService,
   describeTiming,
+  envWords,
   formatCommand,
   type PlanView,
 } from './describe.js';
@@ -18,7 +19,7 @@ export function renderPlanMarkdown(view: PlanView): string {
   out.push(`- **Digest:** \`${view.digest}\``);
   out.push(`- **Size:** ${countWords(plan)}`);
   if (view.only.length > 0) out.push(`- **Only:** ${view.only.map(code).join(', ')} and their dependencies`);
-  out.push(`- **Apply with:** \`restore apply <plan> --expect-digest ${view.digest}\``, '');
+  out.push(`- **Apply with:** \`restore apply ${view.file} --expect-digest ${view.digest}\``, '');
 
   let position = 0;
   plan.stages.forEach((stage, index) => {
@@ -36,7 +37,11 @@ export function renderPlanMarkdown(view: PlanView): string {
       const service = plan.services[name]!;
       position += 1;
       const start = service.start
-        ? [code(formatCommand(service.start)), ...commandTraits(service.start).map(escapeText)].join('<br>')
+        ? [
+            code(formatCommand(service.start)),
+            ...commandTraits(service.start).map(escapeText),
+            ...envWords(service.start.env).map(code),
+          ].join('<br>')
         : '_verified only_';
       const stop = service.stop ? `<br>stop: ${code(formatCommand(service.stop))}` : '';
       const health =

@@ -5,6 +5,7 @@ import {
   describeCheck,
   describeService,
   describeTiming,
+  envWords,
   formatCommand,
   type PlanView,
 } from './describe.js';
@@ -43,6 +44,8 @@ export function renderPlanText(view: PlanView, c: Colors): string {
       } else {
         field('start', c.dim('none: verified only, never started'));
       }
+      const env = envWords(service.start?.env ?? {});
+      if (env.length > 0) field('env', env.join(' '));
       if (service.stop) field('stop', formatCommand(service.stop));
       if (service.health.checks.length === 0) {
         field('health', c.dim('no checks: healthy once started'));

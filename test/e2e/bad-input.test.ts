@@ -1,0 +1,110 @@
+import { closeSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { hasStackTrace, runCli } from '../helpers/cli.js';
+import { useTempDir, writeFile } from '../helpers/tmp.js';
+
+const tempDir = useTempDir();
+
+interface JsonDiagnostic {
+  file: string;
+  line: number;
+  column: number;
+  code: string;
+  message: string;
+}
+
+async function validateJson(name: string, content: string | Buffer) {
+  const dir = tempDir();
+  writeFile(dir, name, content);
+  const result = await runCli(['validate', '--format', 'json', name], { cwd: dir });
+  expect(hasStackTrace(result.stdout + result.stderr)).toBe(false);
+  return { result, diagnostics: result.stdout ? (JSON.parse(result.stdout) as JsonDiagnostic[]) : [] };
+}
+
+const bomb = [
+  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ...'bcdefghi'
+    .split('')
+    .map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+].join('\n');
+
+describe('Bad input: a clear diagnostic and the SPEC exit code, never a stack trace', () => {
+  it.each([
+    ['an empty file', '', 'invalid-type', 1, 1],
+    ['a YAML list at top level', '- version: 1\n- name: x\n', 'invalid-type', 1, 1],
+    ['a scalar at top level', 'just words\n', 'invalid-type', 1, 1],
+    [
+      'binary junk',
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff, 0xfe, 0x00]),
+      'yaml-syntax',
+      1,
+      1,
+    ],
+    ['duplicate keys', 'version: 1\nname: a\nname: b\nservices: {a: {start: x}}\n', 'duplicate-key', 3, 1],
+    ['tabs for indentation', 'version: 1\nname: a\nservices:\n\ta: {start: x}\n', 'yaml-syntax', 4, 1],
+    [
+      'names unsafe in file names',
+      'version: 1\nname: ../../etc\nservices: {a: {start: x}}\n',
+      'invalid-name',
+      2,
+      7,
+    ],
+  ])('%s', async (_label, content, code, line, column) => {
+    const { result, diagnostics } = await validateJson('plan.yaml', content);
+    expect(result.code).toBe(EXIT.invalid);
+    expect(diagnostics[0]).toMatchObject({ file: 'plan.yaml', code, line, column });
+  });
+
+  it('a YAML alias bomb is refused with alias-limit in well under a second', async () => {
+    const started = performance.now();
+    const { result, diagnostics } = await validateJson('bomb.yaml', bomb);
+    const elapsed = performance.now() - started;
+    expect(result.code).toBe(EXIT.invalid);
+    expect(diagnostics.map((d) => d.code)).toEqual(['alias-limit']);
+    // Includes starting Node; the refusal itself takes milliseconds (see test/plan/validate.test.ts).
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('a file over 10 MiB is refused with file-too-large without being read', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'huge.yaml', '');
+    // A sparse file: 11 MiB that reading would take time and memory for.
+    truncateSync(path, 11 * 1024 * 1024);
+    const result = await runCli(['validate', '--format', 'json', 'huge.yaml'], { cwd: dir });
+    expect(result.code).toBe(EXIT.invalid);
+    expect(JSON.parse(result.stdout)).toMatchObject([{ code: 'file-too-large', line: 1, column: 1 }]);
+  });
+
+  it('a plan of exactly 10 MiB is read (the limit is "over 10 MiB")', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'big.yaml', '');
+    const head = 'version: 1\nname: big\nservices: {a: {start: x}}\n';
+    const fd = openSync(path, 'w');
+    writeSync(fd, head);
+    writeSync(fd, `#${'x'.repeat(10 * 1024 * 1024 - head.length - 2)}\n`);
+    closeSync(fd);
+    const result = await runCli(['validate', 'big.yaml'], { cwd: dir });
+    expect(result.code).toBe(EXIT.ok);
+  });
+
+  it('a directory passed as the plan is a usage error', async () => {
+    const result = await runCli(['plan', tempDir()]);
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('is a directory, not a plan file');
+    expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+
+  it('output piped into a closed reader ends quietly', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const result = spawnSync(
+      'sh',
+      ['-c', 'node bin/restore.js schema | head -c 10 >/dev/null; echo "exit=$?"'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.stdout.trim()).toBe('exit=0');
+    expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+});

@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import { CODES, type Code } from '../../src/plan/codes.js';
+import type { Diagnostic } from '../../src/plan/diagnostic.js';
+import { checkPlanText, type Env } from '../../src/plan/load.js';
+
+/** Diagnostics of plan text, as `restore validate` would report them. */
+function diagnose(text: string, env: Env = {}): Diagnostic[] {
+  const result = checkPlanText('plan.yaml', text, env);
+  return result.ok ? [] : result.error;
+}
+
+/** The one diagnostic with this code; fails when there is not exactly one. */
+function only(text: string, code: Code, env: Env = {}): Diagnostic {
+  const found = diagnose(text, env);
+  const matching = found.filter((d) => d.code === code);
+  expect(matching, JSON.stringify(found, null, 2)).toHaveLength(1);
+  return matching[0]!;
+}
+
+const at = (d: Diagnostic) => `${d.line}:${d.column}`;
+
+const HEAD = 'version: 1\nname: shop\n';
+
+describe('SPEC 2 Validation: every code points at the offending node', () => {
+  it('yaml-syntax: a broken flow mapping', () => {
+    const d = only(`${HEAD}services:\n  a: { start: "x"\n`, 'yaml-syntax');
+    expect(at(d)).toBe('5:1');
+    expect(d.message).toMatch(/flow map/i);
+  });
+
+  it('yaml-syntax: a tab used for indentation', () => {
+    const d = only(`${HEAD}services:\n\ta:\n    start: x\n`, 'yaml-syntax');
+    expect(at(d)).toBe('4:1');
+    expect(d.message).toMatch(/tab/);
+  });
+
+  it('duplicate-key: the second occurrence of the key', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: x\n    start: y\n`, 'duplicate-key');
+    expect(at(d)).toBe('6:5');
+    expect(d.message).toContain('"start"');
+  });
+
+  it('unknown-key: at the key, with the closest known key as hint', () => {
+    const d = only(
+      `${HEAD}services:\n  api:\n    start: x\n    depends-on: [db]\n  db:\n    start: y\n`,
+      'unknown-key',
+    );
+    expect(at(d)).toBe('6:5');
+    expect(d.message).toContain('"depends-on"');
+    expect(d.hint).toBe('did you mean "depends_on"?');
+  });
+
+  it('unknown-key: at the top level too', () => {
+    const d = only(`${HEAD}servces:\n  a:\n    start: x\n`, 'unknown-key');
+    expect(at(d)).toBe('3:1');
+    expect(d.hint).toBe('did you mean "services"?');
+  });
+
+  it('invalid-type: a mapping where true/false is expected', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: x\n    critical: {no: 1}\n`, 'invalid-type');
+    expect(at(d)).toBe('6:15');
+    expect(d.message).toContain('expected true or false');
+  });
+
+  it('invalid-type: a number where a command is expected', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: 42\n`, 'invalid-type');
+    expect(at(d)).toBe('5:12');
+    expect(d.message).toMatch(/expected a string, a list or a mapping, found a number \(42\)/);
+  });
+
+  it('invalid-value: a port out of range', () => {
+    const d = only(`${HEAD}services:\n  a:\n    health:\n      - tcp: { port: 70000 }\n`, 'invalid-value');
+    expect(at(d)).toBe('6:22');
+    expect(d.message).toContain('at most 65535');
+  });
+
+  it('invalid-value: an unknown HTTP method, with a hint', () => {
+    const d = only(
+      `${HEAD}services:\n  a:\n    health:\n      - http: { url: "http://127.0.0.1/", method: get }\n`,
+      'invalid-value',
+    );
+    expect(at(d)).toBe('6:51');
+    expect(d.hint).toBe('did you mean "GET"?');
+  });
+
+  it('invalid-value: a health check with two kinds', () => {
+    const d = only(
+      `${HEAD}services:\n  a:\n    health:\n      - tcp: { port: 1 }\n        exec: "true"\n`,
+      'invalid-value',
+    );
+    expect(at(d)).toBe('6:9');
+    expect(d.message).toContain('exactly one of http, tcp or exec');
+  });
+
+  it('invalid-value: a URL that is not http or https', () => {
+    const d = only(
+      `${HEAD}services:\n  a:\n    health:\n      - http: { url: "ftp://127.0.0.1/" }\n`,
+      'invalid-value',
+    );
+    expect(at(d)).toBe('6:22');
+  });
+
+  it('invalid-value: an unclosed quote in a command string', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: echo 'oops\n`, 'invalid-value');
+    expect(at(d)).toBe('5:12');
+    expect(d.message).toContain('quote');
+  });
+
+  it('invalid-value: shell: true with an argv list', () => {
+    const d = only(
+      `${HEAD}services:\n  a:\n    start:\n      run: [echo, hi]\n      shell: true\n`,
+      'invalid-value',
+    );
+    expect(at(d)).toBe('7:14');
+  });
+
+  it('invalid-value: a plan with no services', () => {
+    const d = only(`${HEAD}services: {}\n`, 'invalid-value');
+    expect(at(d)).toBe('3:11');
+  });
+
+  it('invalid-name: the plan name', () => {
+    const d = only('version: 1\nname: Payments Prod\nservices:\n  a: {start: x}\n', 'invalid-name');
+    expect(at(d)).toBe('2:7');
+    expect(d.hint).toBe('did you mean "payments-prod"?');
+  });
+
+  it('invalid-name: a service name, at its key', () => {
+    const d = only(`${HEAD}services:\n  ../etc/passwd:\n    start: x\n`, 'invalid-name');
+    expect(at(d)).toBe('4:3');
+  });
+
+  it('invalid-name: a stage name', () => {
+    const d = only(
+      `${HEAD}stages:\n  - name: Core!\nservices:\n  a: {start: x, stage: Core!}\n`,
+      'invalid-name',
+    );
+    expect(at(d)).toBe('4:11');
+  });
+
+  it('invalid-duration: a bare number suggests the string form', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: x\n    timeout: 5\n`, 'invalid-duration');
+    expect(at(d)).toBe('6:14');
+    expect(d.hint).toBe('did you mean "5s"?');
+  });
+
+  it('invalid-duration: a quoted bare number too', () => {
+    const d = only(`${HEAD}defaults:\n  retry_delay: "10"\nservices:\n  a: {start: x}\n`, 'invalid-duration');
+    expect(at(d)).toBe('4:16');
+    expect(d.hint).toBe('did you mean "10s"?');
+  });
+
+  it('invalid-duration: negative', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: x\n    retry_delay: -5s\n`, 'invalid-duration');
+    expect(at(d)).toBe('6:18');
+    expect(d.message).toContain('negative');
+  });
+
+  it('invalid-duration: zero where it makes no sense', () => {
+    const d = only(`${HEAD}services:\n  a:\n    health:\n      interval: 0s\n`, 'invalid-duration');
+    expect(at(d)).toBe('6:17');
+    expect(d.message).toContain('greater than zero');
+  });
+
+  it('zero is allowed for start_period and retry_delay', () => {
+    expect(
+      diagnose(`${HEAD}services:\n  a:\n    retry_delay: 0s\n    health: { start_period: 0s }\n`),
+    ).toEqual([]);
+  });
+
+  it('missing-key: at the mapping that lacks it', () => {
+    const d = only(`${HEAD}services:\n  a:\n    health:\n      - tcp: { host: db }\n`, 'missing-key');
+    expect(at(d)).toBe('6:9');
+    expect(d.message).toContain('"port"');
+  });
+
+  it('missing-key: a plan without a name', () => {
+    const d = only('version: 1\nservices:\n  a: {start: x}\n', 'missing-key');
+    expect(at(d)).toBe('1:1');
+    expect(d.message).toContain('"name"');
+  });
+
+  it('unsupported-version', () => {
+    const d = only('version: 2\nname: shop\nservices:\n  a: {start: x}\n', 'unsupported-version');
+    expect(at(d)).toBe('1:10');
+  });
+
+  it('unknown-dependency: with the closest service name as hint', () => {
+    const d = only(
+      `${HEAD}services:\n  postgres: {start: x}\n  api:\n    start: y\n    depends_on: [postgress]\n`,
+      'unknown-dependency',
+    );
+    expect(at(d)).toBe('7:18');
+    expect(d.hint).toBe('did you mean "postgres"?');
+  });
+
+  it('self-dependency', () => {
+    const d = only(`${HEAD}services:\n  api:\n    start: y\n    depends_on: [api]\n`, 'self-dependency');
+    expect(at(d)).toBe('6:18');
+  });
+
+  it('dependency-cycle: lists the whole cycle', () => {
+    const d = only(
+      `${HEAD}services:\n  a: {start: x, depends_on: [b]}\n  b: {start: x, depends_on: [c]}\n  c: {start: x, depends_on: [a]}\n`,
+      'dependency-cycle',
+    );
+    expect(d.message).toContain('a -> b -> c -> a');
+    expect(at(d)).toBe('4:30');
+  });
+
+  it('stage-order: a dependency on a later stage', () => {
+    const d = only(
+      `${HEAD}stages:\n  - name: core\n  - name: apps\nservices:\n  db: {start: x, stage: apps}\n  api: {start: y, stage: core, depends_on: [db]}\n`,
+      'stage-order',
+    );
+    expect(at(d)).toBe('8:45');
+    expect(d.message).toContain('later stage apps');
+  });
+
+  it('unknown-stage: with the closest declared stage as hint', () => {
+    const d = only(
+      `${HEAD}stages:\n  - name: core\nservices:\n  db: {start: x, stage: cor}\n`,
+      'unknown-stage',
+    );
+    expect(at(d)).toBe('6:25');
+    expect(d.hint).toBe('did you mean "core"?');
+  });
+
+  it('unknown-stage: a stage named when none are declared', () => {
+    const d = only(`${HEAD}services:\n  db: {start: x, stage: core}\n`, 'unknown-stage');
+    expect(at(d)).toBe('4:25');
+  });
+
+  it('missing-stage: at the service key', () => {
+    const d = only(`${HEAD}stages:\n  - name: core\nservices:\n  db:\n    start: x\n`, 'missing-stage');
+    expect(at(d)).toBe('6:3');
+  });
+
+  it('unset-variable: at the string that uses it', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: run --token \${TOKEN}\n`, 'unset-variable');
+    expect(at(d)).toBe('5:12');
+    expect(d.message).toContain('${TOKEN}');
+  });
+
+  it('unset-variable: not when a default is given or the variable is set', () => {
+    expect(diagnose(`${HEAD}services:\n  a:\n    start: run \${A:-x} \${B}\n`, { B: 'set' })).toEqual([]);
+  });
+
+  it('alias-limit: an alias bomb is refused', () => {
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefghi'
+        .split('')
+        .map((n, i) => `${n}: &${n} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+    ].join('\n');
+    const started = performance.now();
+    const d = only(`${bomb}\n`, 'alias-limit');
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(at(d)).toBe('2:8');
+  });
+
+  it('every code listed in the SPEC has a test in this file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const source = readFileSync(new URL(import.meta.url), 'utf8');
+    // file-too-large needs a real file and is tested in test/e2e/bad-input.test.ts.
+    const untested = CODES.filter(
+      (code) => code !== 'file-too-large' && !new RegExp(`'${code}',?\\s*\\)`).test(source),
+    );
+    expect(untested).toEqual([]);
+  });
+});
+
+describe('SPEC 2 Validation: every problem is reported, not just the first', () => {
+  it('reports problems in several services and fields in one pass, in source order', () => {
+    const found = diagnose(
+      `${HEAD}services:\n  api:\n    start: run \${NOPE}\n    timeout: 5\n    depends_on: [dbb]\n  db:\n    start: 1\n    helth: []\n`,
+    );
+    expect(found.map((d) => `${at(d)} ${d.code}`)).toEqual([
+      '5:12 unset-variable',
+      '6:14 invalid-duration',
+      '7:18 unknown-dependency',
+      '9:12 invalid-type',
+      '10:5 unknown-key',
+    ]);
+  });
+
+  it('a service with a bad name is still checked inside', () => {
+    const found = diagnose(`${HEAD}services:\n  Bad_Name:\n    start: x\n    timeout: 5\n`);
+    expect(found.map((d) => d.code).sort()).toEqual(['invalid-duration', 'invalid-name']);
+  });
+});
+
+describe('SPEC 2 Bad input is a diagnostic, never a crash', () => {
+  it.each([
+    ['an empty file', '', 'invalid-type', /empty/],
+    ['only a comment', '# nothing\n', 'invalid-type', /empty/],
+    ['a list at top level', '- a\n- b\n', 'invalid-type', /found a list/],
+    ['a scalar at top level', 'hello\n', 'invalid-type', /found a string/],
+    ['binary junk', '\u0000\u0001\u0002garbage\u00ff', 'yaml-syntax', /not a text file/],
+    ['two YAML documents', `${HEAD}services: {a: {start: x}}\n---\nb: 1\n`, 'yaml-syntax', /more than one/],
+  ])('%s', (_label, text, code, message) => {
+    const found = diagnose(text);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]!.code).toBe(code);
+    expect(found[0]!.message).toMatch(message);
+    expect(found[0]!.line).toBeGreaterThanOrEqual(1);
+  });
+});
