@@ -79,8 +79,23 @@ export function parseYaml(file: string, text: string): ParsedYaml {
           message: 'the file holds more than one YAML document (`---`); a plan is one document',
         });
         break;
-      default:
-        diagnostics.push({ ...at(error.pos[0]), code: 'yaml-syntax', message: firstLine(error.message) });
+      default: {
+        // An unclosed quote or bracket is detected where the file ends; point at where it opens.
+        const opener = /closing (["'])quote/.exec(error.message)?.[1] ?? /Flow (sequence|map)/.exec(error.message)?.[1];
+        const char = opener === 'sequence' ? '[' : opener === 'map' ? '{' : opener;
+        const start = char ? source.lastIndexOf(char, error.pos[0] - 1) : -1;
+        if (start >= 0 && char) {
+          const what = char === '[' || char === '{' ? `"${char}"` : `quoted string`;
+          diagnostics.push({
+            ...at(start),
+            code: 'yaml-syntax',
+            message: `this ${what} is never closed`,
+            hint: firstLine(error.message),
+          });
+        } else {
+          diagnostics.push({ ...at(error.pos[0]), code: 'yaml-syntax', message: firstLine(error.message) });
+        }
+      }
     }
   }
   if (diagnostics.length > 0) return { file, doc, lines, data: undefined, diagnostics };

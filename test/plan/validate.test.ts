@@ -24,8 +24,14 @@ const HEAD = 'version: 1\nname: shop\n';
 describe('SPEC 2 Validation: every code points at the offending node', () => {
   it('yaml-syntax: a broken flow mapping', () => {
     const d = only(`${HEAD}services:\n  a: { start: "x"\n`, 'yaml-syntax');
-    expect(at(d)).toBe('5:1');
-    expect(d.message).toMatch(/flow map/i);
+    expect(at(d)).toBe('4:6');
+    expect(d.message).toBe('this "{" is never closed');
+  });
+
+  it('yaml-syntax: an unclosed quote, at the quote', () => {
+    const d = only(`${HEAD}services:\n  a:\n    start: "unterminated\n`, 'yaml-syntax');
+    expect(at(d)).toBe('5:12');
+    expect(d.message).toBe('this quoted string is never closed');
   });
 
   it('yaml-syntax: a tab used for indentation', () => {
