@@ -11,7 +11,7 @@ import { packageVersion } from './version.js';
  */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   let exitCode: ExitCode = EXIT.ok;
-  const program = buildProgram(io, (code) => {
+  const program = buildProgram(io, ['restore', ...argv], (code) => {
     exitCode = code;
   });
   if (argv.length === 0) {
@@ -26,7 +26,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   }
 }
 
-function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
+function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void): Command {
   const program = new Command('restore')
     .description(
       'Bring hosted services back online in controlled, sequential, verified stages.\n' +
@@ -73,6 +73,36 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
     .action(async (plan: string, options: { format: (typeof PLAN_FORMAT_NAMES)[number]; only: string[] }) => {
       const { runPlan } = await import('./commands/plan.js');
       setExit(await runPlan(plan, options, io));
+    });
+
+  program
+    .command('apply')
+    .description('run the restoration: stages in order, each service after its dependencies are healthy')
+    .argument('<plan>', 'plan file (YAML)')
+    .option('--dry-run', 'print the plan preview (as `restore plan`) and run nothing')
+    .option('--yes', 'approve every stage that needs approval')
+    .option('--approve <stage>', 'approve this stage (repeatable, or comma-separated)', collect, [])
+    .option('--concurrency <n>', 'at most this many services in flight at once', '4')
+    .option(
+      '--only <services>',
+      'only these services (comma-separated, repeatable) and what they depend on',
+      collect,
+      [],
+    )
+    .option('--state-dir <dir>', 'where logs, pid files and journals go', '.restore')
+    .addOption(
+      new Option('--log-format <format>', 'output format').choices(['pretty', 'json']).default('pretty'),
+    )
+    .option('--verbose', 'echo service output')
+    .option('--approver <name>', 'recorded with approvals (default: $USER)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error, 3 a service failed,\n' +
+        '4 stopped before a stage that needs approval, 5 plan locked, 130/143 interrupted.',
+    )
+    .action(async (plan: string, options: import('./commands/apply.js').ApplyOptions) => {
+      const { runApply } = await import('./commands/apply.js');
+      setExit(await runApply(plan, options, io, argv));
     });
 
   program

@@ -81,7 +81,8 @@ export function parseYaml(file: string, text: string): ParsedYaml {
         break;
       default: {
         // An unclosed quote or bracket is detected where the file ends; point at where it opens.
-        const opener = /closing (["'])quote/.exec(error.message)?.[1] ?? /Flow (sequence|map)/.exec(error.message)?.[1];
+        const opener =
+          /closing (["'])quote/.exec(error.message)?.[1] ?? /Flow (sequence|map)/.exec(error.message)?.[1];
         const char = opener === 'sequence' ? '[' : opener === 'map' ? '{' : opener;
         const start = char ? source.lastIndexOf(char, error.pos[0] - 1) : -1;
         if (start >= 0 && char) {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,24 +22,32 @@ export interface CliOptions {
 
 /** Runs the real `bin/restore.js` as a user would, in a child process, and collects its output. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined };
-    for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value;
-    const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args] as [
-      string,
-      ...string[],
-    ];
-    const child = spawn(command, rest, {
-      cwd: options.cwd ?? ROOT,
-      env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  return spawnCli(args, options).done;
+}
+
+/** Starts the real CLI and returns the child (to signal it) and its eventual result. */
+export function spawnCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined };
+  for (const [key, value] of Object.entries(options.env ?? {})) env[key] = value;
+  const [command, ...rest] = [...(options.prefix ?? []), process.execPath, BIN, ...args] as [
+    string,
+    ...string[],
+  ];
+  const child = spawn(command, rest, {
+    cwd: options.cwd ?? ROOT,
+    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
     });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
@@ -48,8 +56,9 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
   });
+  child.stdin!.end(options.input ?? '');
+  return { child, done };
 }
 
 /** A stack trace in output means a crash leaked to the user. */

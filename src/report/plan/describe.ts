@@ -1,4 +1,5 @@
-import { join, quote } from 'shlex';
+import { quote } from 'shlex';
+import { formatCommand } from '../../plan/command-text.js';
 import type {
   ResolvedCheck,
   ResolvedCommand,
@@ -23,10 +24,7 @@ export interface PlanView {
   only: string[];
 }
 
-export function formatCommand(command: ResolvedCommand): string {
-  if (command.shell) return `sh -c ${quote(command.argv[0] ?? '')}`;
-  return join(command.argv);
-}
+export { formatCommand };
 
 /** Modifiers of a command other than its argv and env: `daemon, cwd /srv, timeout 30s`. */
 export function commandTraits(command: ResolvedCommand): string[] {

@@ -1,0 +1,36 @@
+import type { ServiceSummary } from '../../run/events.js';
+import { formatElapsed } from '../../util/duration.js';
+import { alignColumns, type Colors } from '../style.js';
+import { RESULT_WORDS } from './words.js';
+
+/** The table at the end of a run: service, stage, result, attempts, duration; then the total. */
+export function renderSummary(
+  services: Record<string, ServiceSummary>,
+  order: readonly string[],
+  totalMs: number,
+  c: Colors,
+): string {
+  const paint = (result: ServiceSummary['result'], text: string) =>
+    result === 'healthy' || result === 'already-healthy'
+      ? c.green(text)
+      : result === 'failed' || result === 'blocked'
+        ? c.red(text)
+        : c.yellow(text);
+  const rows = [['SERVICE', 'STAGE', 'RESULT', 'ATTEMPTS', 'DURATION'].map((h) => c.bold(h))];
+  for (const name of order) {
+    const s = services[name];
+    if (!s) continue;
+    rows.push([
+      name,
+      s.stage,
+      paint(s.result, RESULT_WORDS[s.result]),
+      String(s.attempts),
+      formatElapsed(s.duration_ms),
+    ]);
+  }
+  const all = Object.values(services);
+  const up = all.filter((s) => s.result === 'healthy' || s.result === 'already-healthy').length;
+  const lines = alignColumns(rows);
+  lines.push('', `${up} of ${all.length} services healthy; total restoration time ${formatElapsed(totalMs)}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,38 @@
+import type { Timed } from '../../run/events.js';
+import { formatElapsed } from '../../util/duration.js';
+
+/** Words shared by the human views of a run. */
+
+export const RESULT_WORDS = {
+  healthy: 'healthy',
+  'already-healthy': 'already healthy',
+  failed: 'FAILED',
+  blocked: 'blocked',
+  skipped: 'skipped',
+  'rolled-back': 'rolled back',
+} as const;
+
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+export function via(how: string): string {
+  switch (how) {
+    case 'yes':
+      return '--yes';
+    case 'approve-flag':
+      return '--approve';
+    case 'prompt':
+      return 'at the prompt';
+    default:
+      return 'earlier in this run';
+  }
+}
+
+/** The failing checks of a probe event, in one line. */
+export function failingChecks(event: Timed & { type: 'service.probe' }): string {
+  const failing = event.checks.filter((check) => !check.ok);
+  return failing.map((check) => `${check.kind} ${check.target}: ${check.detail}`).join('; ');
+}
+
+export { formatElapsed };

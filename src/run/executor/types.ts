@@ -1,0 +1,50 @@
+/**
+ * Running commands: what goes in and the plain, fully described record that comes out of every
+ * attempt (modelled on execa's result objects). Nobody parses a message to learn what happened.
+ */
+
+/** A command ready to run: argv resolved, cwd absolute, env merged over restore's own. */
+export interface CommandSpec {
+  /** The argv to execute; with `shell`, a single script for /bin/sh -c. */
+  argv: string[];
+  shell: boolean;
+  /** Absolute working directory. */
+  cwd: string;
+  /** Added to restore's own environment. */
+  env: Record<string, string>;
+  /** Deadline of the command; null for none (the caller bounds it otherwise). */
+  timeoutMs: number | null;
+}
+
+/** Why a command did not succeed. */
+export type CommandFailure =
+  /** Exited with a status other than 0. */
+  | 'exit-non-zero'
+  /** Killed by a signal it was not sent by restore. */
+  | 'killed'
+  /** Ran past its deadline; its process group was terminated. */
+  | 'timeout'
+  /** Could not be started: command not found, permission denied, bad working directory. */
+  | 'spawn-error'
+  /** Terminated because the run was interrupted (SIGINT/SIGTERM to restore). */
+  | 'interrupted';
+
+export interface CommandRecord {
+  /** The command as a user would type it (shell-quoted argv). */
+  command: string;
+  argv: string[];
+  cwd: string;
+  pid: number | null;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  durationMs: number;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  failure: CommandFailure | null;
+  /** One line for people: "exited with code 1", "command not found: pg_ctl", "timed out after 30s". */
+  message: string;
+}
+
+export type Stream = 'stdout' | 'stderr';
+export type OutputListener = (stream: Stream, line: string) => void;

@@ -1,0 +1,43 @@
+import type { ResolvedCheck } from '../../plan/model.js';
+import { unreachable } from '../../util/unreachable.js';
+import { toSpec } from '../executor/spec.js';
+import { execCheck } from './exec.js';
+import { httpCheck } from './http.js';
+import { tcpCheck } from './tcp.js';
+import type { CheckResult, RoundResult } from './types.js';
+
+export interface RoundOptions {
+  /** Deadline of each check. */
+  timeoutMs: number;
+  /** Directory of the plan file, for the cwd of exec checks. */
+  planDir: string;
+  signal?: AbortSignal;
+}
+
+/** One probe round: every check of a service at once; it passes when all pass. */
+export async function probeRound(
+  checks: readonly ResolvedCheck[],
+  options: RoundOptions,
+): Promise<RoundResult> {
+  const started = performance.now();
+  const results = await Promise.all(checks.map((check) => runCheck(check, options)));
+  return {
+    ok: results.every((r) => r.ok),
+    checks: results,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckResult> {
+  const limits = { timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
+  switch (check.kind) {
+    case 'http':
+      return httpCheck(check, limits);
+    case 'tcp':
+      return tcpCheck(check, limits);
+    case 'exec':
+      return execCheck(toSpec(check.command, options.planDir, options.timeoutMs), limits);
+    default:
+      return unreachable(check);
+  }
+}

@@ -1,0 +1,187 @@
+import PQueue from 'p-queue';
+import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../plan/model.js';
+import type { EventBus, RunResult, ServiceResult, ServiceSummary, SkipReason } from './events.js';
+import type { ServiceOutcome } from './service-runner.js';
+
+export interface SchedulerOptions {
+  bus: EventBus;
+  /** Global cap of services in flight. */
+  concurrency: number;
+  /** Aborts when the run is interrupted: nothing new starts. */
+  signal: AbortSignal;
+  restore: (service: ResolvedService) => Promise<ServiceOutcome>;
+  /** Decides whether a stage that needs approval may start. */
+  approve: (stage: ResolvedStage) => Promise<boolean>;
+}
+
+export interface SchedulerOutcome {
+  result: RunResult;
+  /** The stage waiting for approval, when the result is `awaiting-approval`. */
+  awaiting?: string;
+  services: Record<string, ServiceSummary>;
+}
+
+interface Slot {
+  service: ResolvedService;
+  state: 'pending' | 'queued' | 'running' | 'done';
+  result?: ServiceResult;
+  attempts: number;
+  durationMs: number;
+}
+
+/**
+ * Runs the stages strictly in order (SPEC section 4, steps 3, 4 and 7). Inside a stage a service
+ * is queued the moment all its dependencies are healthy, in start order, and starts within the
+ * stage's and the global concurrency caps. A failure blocks everything that depends on the failed
+ * service; a critical failure halts the run: nothing new starts anywhere, what is in flight
+ * finishes, later stages are skipped.
+ */
+export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): Promise<SchedulerOutcome> {
+  const { bus } = options;
+  const slots = new Map<string, Slot>();
+  for (const stage of plan.stages) {
+    for (const name of stage.services) {
+      slots.set(name, { service: plan.services[name]!, state: 'pending', attempts: 0, durationMs: 0 });
+    }
+  }
+  const dependents = new Map<string, string[]>();
+  for (const slot of slots.values()) {
+    for (const dep of slot.service.depends_on) {
+      if (!slots.has(dep)) continue;
+      const list = dependents.get(dep);
+      if (list) list.push(slot.service.name);
+      else dependents.set(dep, [slot.service.name]);
+    }
+  }
+  let halted = false;
+  let awaiting: string | undefined;
+
+  const finish = (slot: Slot, result: ServiceResult, attempts = 0, durationMs = 0) => {
+    slot.state = 'done';
+    slot.result = result;
+    slot.attempts = attempts;
+    slot.durationMs = durationMs;
+  };
+  const skip = (slot: Slot, why: SkipReason) => {
+    bus.emit({ type: 'service.skipped', service: slot.service.name, stage: slot.service.stage, why });
+    finish(slot, 'skipped');
+  };
+  const block = (failed: string) => {
+    const todo = [...(dependents.get(failed) ?? [])];
+    for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+      const slot = slots.get(name)!;
+      if (slot.state === 'done' || slot.state === 'running') continue;
+      bus.emit({ type: 'service.blocked', service: name, stage: slot.service.stage, by: failed });
+      finish(slot, 'blocked');
+      todo.push(...(dependents.get(name) ?? []));
+    }
+  };
+  const isUp = (name: string) => {
+    const result = slots.get(name)?.result;
+    // A dependency outside this run (left out by --only) cannot be: selection includes dependencies.
+    return result === 'healthy' || result === 'already-healthy';
+  };
+
+  const runStage = (stage: ResolvedStage): Promise<void> =>
+    new Promise((resolveStage) => {
+      const members = stage.services.map((name) => slots.get(name)!);
+      const queue = new PQueue({
+        concurrency: Math.min(stage.concurrency ?? Number.POSITIVE_INFINITY, options.concurrency),
+      });
+      const dispatch = () => {
+        for (const slot of members) {
+          if (slot.state !== 'pending') continue;
+          if (options.signal.aborted) skip(slot, 'interrupted');
+          else if (halted) skip(slot, 'halted');
+          else if (slot.service.depends_on.every(isUp)) {
+            slot.state = 'queued';
+            void queue.add(() => work(slot));
+          }
+        }
+        if (members.every((slot) => slot.state === 'done')) {
+          options.signal.removeEventListener('abort', dispatch);
+          resolveStage();
+        }
+      };
+      const work = async (slot: Slot) => {
+        // Conditions may have changed while it waited for a free slot.
+        if (options.signal.aborted || halted) {
+          skip(slot, options.signal.aborted ? 'interrupted' : 'halted');
+          dispatch();
+          return;
+        }
+        slot.state = 'running';
+        const outcome = await options.restore(slot.service);
+        if (outcome.result === 'interrupted') {
+          skip(slot, 'interrupted');
+        } else {
+          finish(slot, outcome.result, outcome.attempts, outcome.durationMs);
+          if (outcome.result === 'failed') {
+            block(slot.service.name);
+            if (slot.service.critical) halted = true;
+          }
+        }
+        dispatch();
+      };
+      options.signal.addEventListener('abort', dispatch, { once: true });
+      dispatch();
+    });
+
+  for (const [index, stage] of plan.stages.entries()) {
+    const pending = stage.services.map((name) => slots.get(name)!).filter((slot) => slot.state === 'pending');
+    if (options.signal.aborted || halted || awaiting !== undefined) {
+      const why: SkipReason = options.signal.aborted ? 'interrupted' : 'halted';
+      for (const slot of pending) {
+        if (awaiting !== undefined) finish(slot, 'skipped');
+        else skip(slot, why);
+      }
+      continue;
+    }
+    if (stage.approval && pending.length > 0 && !(await options.approve(stage))) {
+      awaiting = stage.name;
+      bus.emit({ type: 'run.awaiting-approval', stage: stage.name, services: pending.length });
+      for (const slot of pending) finish(slot, 'skipped');
+      continue;
+    }
+    bus.emit({
+      type: 'stage.started',
+      stage: stage.name,
+      index: index + 1,
+      count: plan.stages.length,
+      services: stage.services,
+    });
+    await runStage(stage);
+    const results = stage.services.map((name) => slots.get(name)!.result);
+    const stageResult = options.signal.aborted
+      ? 'interrupted'
+      : halted
+        ? 'halted'
+        : results.every((r) => r === 'healthy' || r === 'already-healthy')
+          ? 'succeeded'
+          : 'failed';
+    bus.emit({ type: 'stage.finished', stage: stage.name, result: stageResult });
+  }
+
+  const services: Record<string, ServiceSummary> = {};
+  for (const [name, slot] of slots) {
+    services[name] = {
+      stage: slot.service.stage,
+      result: slot.result ?? 'skipped',
+      attempts: slot.attempts,
+      duration_ms: slot.durationMs,
+    };
+  }
+  const anyFailed = Object.values(services).some((s) => s.result === 'failed' || s.result === 'blocked');
+  const result: RunResult = options.signal.aborted
+    ? 'interrupted'
+    : anyFailed
+      ? 'failed'
+      : awaiting !== undefined
+        ? 'awaiting-approval'
+        : 'succeeded';
+  return {
+    result,
+    ...(awaiting !== undefined && result === 'awaiting-approval' ? { awaiting } : {}),
+    services,
+  };
+}

@@ -1,0 +1,244 @@
+import { formatCommand } from '../plan/command-text.js';
+import type { ResolvedService } from '../plan/model.js';
+import { formatDuration } from '../util/duration.js';
+import type { EventBus, FailureReason } from './events.js';
+import { type Daemon, readLogTail, spawnDaemon } from './executor/daemon.js';
+import { runCommand } from './executor/run-command.js';
+import { toSpec } from './executor/spec.js';
+import type { CommandRecord, CommandSpec } from './executor/types.js';
+import { probeRound } from './probes/round.js';
+import type { RoundResult } from './probes/types.js';
+import { sleep } from './sleep.js';
+import { type PlanState, serviceLog, servicePid } from './state-dir.js';
+import { type VerifyOutcome, verifyHealth } from './verify.js';
+
+export interface ServiceContext {
+  bus: EventBus;
+  planDir: string;
+  state: PlanState;
+  /** Aborts when the run is interrupted. */
+  signal: AbortSignal;
+}
+
+export type ServiceOutcome =
+  | { result: 'healthy'; attempts: number; durationMs: number; pid: number | null }
+  /** The run was interrupted while this service was in flight; the scheduler reports it skipped. */
+  | { result: 'interrupted'; attempts: number; durationMs: number }
+  | { result: 'already-healthy'; attempts: 0; durationMs: number }
+  | { result: 'failed'; attempts: number; durationMs: number; reason: FailureReason; message: string };
+
+/**
+ * Brings one service back (SPEC section 4, steps 4 to 6): one probe round first when
+ * `skip_if_healthy`; else its start command, retried `retries` times after `retry_delay` when it
+ * fails to start; then probe rounds until healthy, failed, or past the service's deadline.
+ * A failing health check is not retried by restarting: the probe budget is its retry.
+ */
+export async function restoreService(service: ResolvedService, ctx: ServiceContext): Promise<ServiceOutcome> {
+  const startedAt = Date.now();
+  const deadline = startedAt + service.timeout_ms;
+  const base = { service: service.name, stage: service.stage };
+  const elapsed = () => Date.now() - startedAt;
+  let attempts = 0;
+  const fail = (reason: FailureReason, message: string): ServiceOutcome => {
+    if (reason === 'interrupted') return { result: 'interrupted', attempts, durationMs: elapsed() };
+    ctx.bus.emit({ type: 'service.failed', ...base, reason, message, attempts, duration_ms: elapsed() });
+    return { result: 'failed', attempts, durationMs: elapsed(), reason, message };
+  };
+  const healthy = (rounds: number, pid: number | null): ServiceOutcome => {
+    ctx.bus.emit({ type: 'service.healthy', ...base, attempts, rounds, duration_ms: elapsed(), pid });
+    return { result: 'healthy', attempts, durationMs: elapsed(), pid };
+  };
+  const verify = (since: number, exited?: Daemon['exited']) =>
+    verifyHealth({
+      health: service.health,
+      planDir: ctx.planDir,
+      startedAt: since,
+      deadline,
+      signal: ctx.signal,
+      ...(exited ? { exited } : {}),
+      onRound: (round, result, counted) =>
+        ctx.bus.emit({
+          type: 'service.probe',
+          ...base,
+          phase: 'verify',
+          round,
+          ok: result.ok,
+          counted,
+          checks: result.checks,
+        }),
+    });
+
+  if (service.skip_if_healthy && service.health.checks.length > 0) {
+    const round = await probeRound(service.health.checks, {
+      timeoutMs: service.health.timeout_ms,
+      planDir: ctx.planDir,
+      signal: ctx.signal,
+    });
+    if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it was checked');
+    ctx.bus.emit({
+      type: 'service.probe',
+      ...base,
+      phase: 'skip-check',
+      round: 1,
+      ok: round.ok,
+      counted: true,
+      checks: round.checks,
+    });
+    if (round.ok) {
+      ctx.bus.emit({ type: 'service.already-healthy', ...base });
+      return { result: 'already-healthy', attempts: 0, durationMs: elapsed() };
+    }
+  }
+
+  const start = service.start;
+  if (start === null) {
+    // A verify-only service: nothing to start, only to see healthy.
+    const outcome = await verify(Date.now());
+    return outcome.kind === 'healthy' ? healthy(outcome.rounds, null) : fail(...notHealthy(outcome, service));
+  }
+
+  const maxAttempts = service.retries + 1;
+  let lastFailure: { reason: FailureReason; message: string } = {
+    reason: 'start-failed',
+    message: 'not started',
+  };
+  for (attempts = 1; attempts <= maxAttempts; attempts++) {
+    if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it started');
+    ctx.bus.emit({
+      type: 'service.starting',
+      ...base,
+      attempt: attempts,
+      max_attempts: maxAttempts,
+      command: formatCommand(start),
+      daemon: start.daemon,
+    });
+
+    if (start.daemon) {
+      const spec = toSpec(start, ctx.planDir, null);
+      const spawned = await spawnDaemon(spec, {
+        logFile: serviceLog(ctx.state, service.name),
+        pidFile: servicePid(ctx.state, service.name),
+      });
+      if (!spawned.ok) {
+        ctx.bus.emit({
+          type: 'service.attempt',
+          ...base,
+          attempt: attempts,
+          ok: false,
+          record: spawned.record,
+        });
+        lastFailure = { reason: 'start-failed', message: spawned.record.message };
+      } else {
+        const daemon = spawned.daemon;
+        ctx.bus.emit({
+          type: 'service.attempt',
+          ...base,
+          attempt: attempts,
+          ok: true,
+          record: spawnedRecord(daemon, spec),
+        });
+        const outcome = await verify(daemon.startedAt, daemon.exited);
+        if (outcome.kind === 'healthy') return healthy(outcome.rounds, daemon.pid);
+        if (outcome.kind !== 'daemon-exited') {
+          // A daemon that did not become healthy is stopped: a later attempt or run would
+          // otherwise meet it holding the port. Its log stays in the services directory.
+          await daemon.stop();
+          return fail(...notHealthy(outcome, service));
+        }
+        const tail = await readLogTail(daemon.logFile, daemon.logOffset, 4096);
+        const how = outcome.signal
+          ? `was killed by ${outcome.signal}`
+          : `exited with code ${outcome.exitCode}`;
+        const said = tail.filter((line) => line.trim() !== '').slice(-3);
+        lastFailure = {
+          reason: 'daemon-exited',
+          message: `${how} before it was healthy${said.length > 0 ? `; last output: ${said.join(' | ')}` : ''}`,
+        };
+      }
+    } else {
+      const remaining = deadline - Date.now();
+      const record = await runCommand(toSpec(start, ctx.planDir, Math.max(1, remaining)), {
+        signal: ctx.signal,
+        onLine: (stream, line) => ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
+      });
+      ctx.bus.emit({
+        type: 'service.attempt',
+        ...base,
+        attempt: attempts,
+        ok: record.failure === null,
+        record,
+      });
+      if (record.failure === 'interrupted') return fail('interrupted', 'interrupted while starting');
+      if (record.failure === null) {
+        const outcome = await verify(Date.now());
+        return outcome.kind === 'healthy'
+          ? healthy(outcome.rounds, null)
+          : fail(...notHealthy(outcome, service));
+      }
+      lastFailure = { reason: 'start-failed', message: `start command ${record.message}` };
+      if (Date.now() >= deadline)
+        return fail(
+          'deadline',
+          `${lastFailure.message}; deadline of ${formatDuration(service.timeout_ms)} passed`,
+        );
+    }
+
+    if (attempts < maxAttempts) {
+      if (Date.now() + service.retry_delay_ms >= deadline) {
+        return fail(
+          'deadline',
+          `${lastFailure.message}; no time left for a retry within ${formatDuration(service.timeout_ms)}`,
+        );
+      }
+      await sleep(service.retry_delay_ms, ctx.signal);
+    }
+  }
+  attempts = maxAttempts;
+  return fail(
+    lastFailure.reason,
+    `${lastFailure.message}${maxAttempts > 1 ? ` (after ${maxAttempts} attempts)` : ''}`,
+  );
+}
+
+function notHealthy(
+  outcome: Exclude<VerifyOutcome, { kind: 'healthy' }>,
+  service: ResolvedService,
+): [FailureReason, string] {
+  switch (outcome.kind) {
+    case 'unhealthy':
+      return ['unhealthy', `not healthy after ${outcome.rounds} rounds: ${describeRound(outcome.last)}`];
+    case 'deadline':
+      return [
+        'deadline',
+        `not healthy within its ${formatDuration(service.timeout_ms)} deadline${outcome.last ? `: ${describeRound(outcome.last)}` : ''}`,
+      ];
+    case 'daemon-exited':
+      return ['daemon-exited', `exited with code ${outcome.exitCode} before it was healthy`];
+    case 'interrupted':
+      return ['interrupted', 'interrupted while being checked'];
+  }
+}
+
+/** The failing checks of a round, in one line. */
+export function describeRound(round: RoundResult): string {
+  const failing = round.checks.filter((check) => !check.ok);
+  return (failing.length > 0 ? failing : round.checks)
+    .map((check) => `${check.kind} ${check.target}: ${check.detail}`)
+    .join('; ');
+}
+
+function spawnedRecord(daemon: Daemon, spec: CommandSpec): CommandRecord {
+  return {
+    command: formatCommand(spec),
+    argv: spec.argv,
+    cwd: spec.cwd,
+    pid: daemon.pid,
+    startedAt: daemon.startedAt,
+    durationMs: 0,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    failure: null,
+    message: `spawned as pid ${daemon.pid}`,
+  };
+}
