@@ -70,10 +70,19 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       collect,
       [],
     )
-    .action(async (plan: string, options: { format: (typeof PLAN_FORMAT_NAMES)[number]; only: string[] }) => {
-      const { runPlan } = await import('./commands/plan.js');
-      setExit(await runPlan(plan, options, io));
-    });
+    .option(
+      '--live',
+      'run one probe round per service (checks only, never a start command) to show what is healthy',
+    )
+    .action(
+      async (
+        plan: string,
+        options: { format: (typeof PLAN_FORMAT_NAMES)[number]; only: string[]; live?: boolean },
+      ) => {
+        const { runPlan } = await import('./commands/plan.js');
+        setExit(await runPlan(plan, options, io));
+      },
+    );
 
   program
     .command('apply')
@@ -103,6 +112,23 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .action(async (plan: string, options: import('./commands/apply.js').ApplyOptions) => {
       const { runApply } = await import('./commands/apply.js');
       setExit(await runApply(plan, options, io, argv));
+    });
+
+  program
+    .command('down')
+    .description('stop services in reverse dependency order (drills, rollback by hand)')
+    .argument('<plan>', 'plan file (YAML)')
+    .option(
+      '--only <services>',
+      'only these services (comma-separated, repeatable) and what depends on them',
+      collect,
+      [],
+    )
+    .option('--yes', 'do not ask (required when not on a terminal)')
+    .option('--state-dir <dir>', 'where pid files are', '.restore')
+    .action(async (plan: string, options: import('./commands/down.js').DownOptions) => {
+      const { runDown } = await import('./commands/down.js');
+      setExit(await runDown(plan, options, io));
     });
 
   program

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { renderPlanJson } from '../../report/plan/json.js';
@@ -93,7 +94,7 @@ export async function runApply(
     view?.stop();
     const order = loaded.plan.stages.flatMap((stage) => stage.services);
     if (!json) human.write(`\n${renderSummary(outcome.services, order, outcome.durationMs, colors)}`);
-    io.stderr.write(`run ${outcome.run}; log ${outcome.logFile}\n`);
+    io.stderr.write(`run ${outcome.run}; log ${shortPath(outcome.logFile, io.cwd)}\n`);
     switch (outcome.result) {
       case 'succeeded':
         return EXIT.ok;
@@ -136,6 +137,12 @@ async function askYesNo(
     rl.close();
     view?.resume();
   }
+}
+
+/** A path relative to the working directory when it is inside it. */
+function shortPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
 
 function safeUser(): string {

@@ -1,6 +1,7 @@
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { PLAN_FORMATS, type PlanFormat } from '../../report/plan/formats.js';
 import { colorsFor } from '../../report/style.js';
+import type { LiveStatus } from '../../run/live.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
@@ -9,6 +10,7 @@ import { loadOrFail } from './load-or-fail.js';
 export interface PlanOptions {
   format: PlanFormat;
   only: string[];
+  live?: boolean;
 }
 
 /** `restore plan <plan>`: the dry-run preview. Runs nothing. */
@@ -21,7 +23,13 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
     if (!selected.ok) throw new UsageError(selected.error);
     plan = selected.value;
   }
-  const view = { file, plan, digest: loaded.digest, only };
+  let live: Record<string, LiveStatus> | undefined;
+  if (options.live) {
+    const { probeLive } = await import('../../run/live.js');
+    const selected = only.length > 0 ? selectServices(loaded.plan, only) : undefined;
+    live = await probeLive(selected?.ok ? selected.value : loaded.plan, loaded.dir);
+  }
+  const view = { file, plan, digest: loaded.digest, only, ...(live ? { live } : {}) };
   io.stdout.write(PLAN_FORMATS[options.format](view, colorsFor(io.stdout, io.env)));
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import type {
   ResolvedPlan,
   ResolvedService,
 } from '../../plan/model.js';
+import type { LiveStatus } from '../../run/live.js';
 import { formatDuration } from '../../util/duration.js';
 
 /**
@@ -22,9 +23,20 @@ export interface PlanView {
   digest: string;
   /** The names given with `--only`, if any. */
   only: string[];
+  /** With `plan --live`: what one probe round found, per service. */
+  live?: Record<string, LiveStatus>;
 }
 
 export { formatCommand };
+
+/** One line for a live status: `healthy: would be skipped`. */
+export function describeLive(status: LiveStatus): string {
+  if (!status.probed) return 'no checks: would be started';
+  if (!status.healthy) return `not healthy: ${status.detail}`;
+  return status.would_skip
+    ? 'healthy: would be skipped'
+    : 'healthy, but skip_if_healthy is false: would be started';
+}
 
 /** Modifiers of a command other than its argv and env: `daemon, cwd /srv, timeout 30s`. */
 export function commandTraits(command: ResolvedCommand): string[] {

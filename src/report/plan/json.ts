@@ -20,7 +20,9 @@ export function renderPlanJson(view: PlanView): string {
         description: stage.description,
         concurrency: stage.concurrency,
         computed: stage.computed,
-        services: stage.services.map((name) => plan.services[name]),
+        services: stage.services.map((name) =>
+          view.live ? { ...plan.services[name], live: view.live[name] } : plan.services[name],
+        ),
       })),
     },
     null,

@@ -3,6 +3,7 @@ import {
   commandTraits,
   countWords,
   describeCheck,
+  describeLive,
   describeService,
   describeTiming,
   envWords,
@@ -51,7 +52,12 @@ export function renderPlanMarkdown(view: PlanView): string {
               ...service.health.checks.map((check) => code(describeCheck(check))),
               escapeText(describeTiming(service.health)),
             ].join('<br>');
-      const title = service.description ? `${code(name)}<br>${escapeText(service.description)}` : code(name);
+      const status = view.live?.[name];
+      const title = [
+        code(name),
+        ...(service.description ? [escapeText(service.description)] : []),
+        ...(status ? [`**${escapeText(describeLive(status))}**`] : []),
+      ].join('<br>');
       out.push(
         `| ${position} | ${title} | ${service.depends_on.map(code).join(', ') || '-'} | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
       );

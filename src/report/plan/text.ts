@@ -3,6 +3,7 @@ import {
   commandTraits,
   countWords,
   describeCheck,
+  describeLive,
   describeService,
   describeTiming,
   envWords,
@@ -17,7 +18,9 @@ export function renderPlanText(view: PlanView, c: Colors): string {
   out.push(`${c.bold(`Plan ${plan.name}`)}${plan.description ? `: ${plan.description}` : ''}`);
   out.push(`digest ${view.digest}`);
   const only = view.only.length > 0 ? ` (--only ${view.only.join(',')} and their dependencies)` : '';
-  out.push(`${countWords(plan)}${only}; nothing is run by a preview`);
+  out.push(
+    `${countWords(plan)}${only}; ${view.live ? 'health checks ran once (--live), nothing was started' : 'nothing is run by a preview'}`,
+  );
   let position = 0;
   plan.stages.forEach((stage, index) => {
     const traits: string[] = [];
@@ -31,8 +34,10 @@ export function renderPlanText(view: PlanView, c: Colors): string {
       const service = plan.services[name]!;
       position += 1;
       const after = service.depends_on.length > 0 ? c.dim(`  after ${service.depends_on.join(', ')}`) : '';
+      const status = view.live?.[name];
+      const live = status ? `  ${(status.healthy ? c.green : c.yellow)(`[${describeLive(status)}]`)}` : '';
       out.push(
-        `  ${position}. ${c.bold(name)}${service.description ? ` - ${service.description}` : ''}${after}`,
+        `  ${position}. ${c.bold(name)}${service.description ? ` - ${service.description}` : ''}${after}${live}`,
       );
       const field = (label: string, value: string) => out.push(`       ${label.padEnd(7)} ${value}`);
       if (service.start) {

@@ -1,0 +1,40 @@
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { groupAlive, isAlive } from './executor/process-group.js';
+
+/**
+ * A daemon's pid file, read back. The pid counts only if that process is alive and started no
+ * later than the file was written: a pid reused by another program since is never signalled.
+ */
+export function livePidFrom(pidFile: string): number | undefined {
+  let pid: number;
+  let written: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+    written = statSync(pidFile).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || !(isAlive(pid) || groupAlive(pid))) return undefined;
+  const started = processStartTime(pid);
+  // Allow for clock-tick rounding; a process started well after the file is someone else's.
+  if (started !== undefined && started > written + 2000) return undefined;
+  return pid;
+}
+
+export function removePidFile(pidFile: string): void {
+  rmSync(pidFile, { force: true });
+}
+
+/** When a process started (epoch ms), from /proc on Linux; undefined elsewhere. */
+function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const bootMs = Date.now() - uptime * 1000;
+    return bootMs + (ticks / 100) * 1000;
+  } catch {
+    return undefined;
+  }
+}
