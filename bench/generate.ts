@@ -13,11 +13,29 @@ export interface LayeredPlanOptions {
   depsPerService: number;
   /** PRNG seed choosing the dependencies. */
   seed: number;
+  /** Give each service a tcp check (default true); without, a service is healthy once started. */
+  health?: boolean;
+}
+
+/** The same DAG as data: for the baselines (a bare spawn script, make) that run it without restore. */
+export function generateLayeredDag(options: LayeredPlanOptions): { name: string; deps: string[] }[] {
+  const { layers, width, depsPerService, seed } = options;
+  const name = nameFormatter(layers, width);
+  const random = mulberry32(seed);
+  const out: { name: string; deps: string[] }[] = [];
+  for (let layer = 0; layer < layers; layer += 1) {
+    for (let index = 0; index < width; index += 1) {
+      const deps =
+        layer === 0 ? [] : pickDistinct(random, width, depsPerService).map((i) => name(layer - 1, i));
+      out.push({ name: name(layer, index), deps });
+    }
+  }
+  return out;
 }
 
 /** A valid plan (no declared stages) where each layer depends on the one before it. */
 export function generateLayeredPlan(options: LayeredPlanOptions): string {
-  const { layers, width, depsPerService, seed } = options;
+  const { layers, width, depsPerService } = options;
   assertCount('layers', layers, 1);
   assertCount('width', width, 1);
   assertCount('depsPerService', depsPerService, 0);
@@ -25,16 +43,10 @@ export function generateLayeredPlan(options: LayeredPlanOptions): string {
     throw new RangeError(`depsPerService (${depsPerService}) cannot exceed width (${width})`);
   }
 
-  const name = nameFormatter(layers, width);
-  const random = mulberry32(seed);
   const lines = ['version: 1', 'name: bench', 'services:'];
-  for (let layer = 0; layer < layers; layer += 1) {
-    for (let index = 0; index < width; index += 1) {
-      const deps =
-        layer === 0 ? [] : pickDistinct(random, width, depsPerService).map((i) => name(layer - 1, i));
-      lines.push(...serviceLines(name(layer, index), deps, layer * width + index));
-    }
-  }
+  generateLayeredDag(options).forEach(({ name, deps }, ordinal) => {
+    lines.push(...serviceLines(name, deps, ordinal, options.health ?? true));
+  });
   return `${lines.join('\n')}\n`;
 }
 
@@ -43,10 +55,11 @@ export function generateFlatPlan(n: number): string {
   return generateLayeredPlan({ layers: 1, width: n, depsPerService: 0, seed: 0 });
 }
 
-function serviceLines(name: string, deps: readonly string[], ordinal: number): string[] {
+function serviceLines(name: string, deps: readonly string[], ordinal: number, health: boolean): string[] {
   const lines = [`  ${name}:`];
   if (deps.length > 0) lines.push(`    depends_on: [${deps.join(', ')}]`);
-  lines.push('    start: "true"', '    health:', `      - tcp: { port: ${portFor(ordinal)} }`);
+  lines.push('    start: "true"');
+  if (health) lines.push('    health:', `      - tcp: { port: ${portFor(ordinal)} }`);
   return lines;
 }
 

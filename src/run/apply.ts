@@ -2,6 +2,7 @@ import type { LoadedPlan } from '../plan/load.js';
 import type { ResolvedPlan } from '../plan/model.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from './events.js';
+import { directLauncher, type Launcher, useLauncher } from './executor/launch.js';
 import { openRunLog } from './run-log.js';
 import { runStages } from './scheduler.js';
 import { restoreService } from './service-runner.js';
@@ -20,6 +21,8 @@ export interface ApplyRequest {
   argv: string[];
   /** Renderers and other subscribers, called for every event. */
   listeners: Listener[];
+  /** Starts the plan's commands (the spawner helper, see executor/spawner.ts). */
+  launcher: Launcher;
 }
 
 export interface ApplyOutcome {
@@ -43,6 +46,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   bus.subscribe(log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
 
+  useLauncher(request.launcher);
   const selected = new Set(Object.keys(plan.services));
   bus.emit({
     type: 'run.started',
@@ -103,6 +107,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
     };
   } finally {
+    useLauncher(directLauncher);
     await log.close();
   }
 }

@@ -412,7 +412,7 @@ describe('SPEC 3 apply output', () => {
     const loud = await apply(dir, ['--verbose']);
     expect(loud.stdout).toMatch(/talker\s+\| hello out/);
     expect(loud.stdout).toMatch(/talker\s+! hello err/);
-    const logFile = /log (\S+\.log)/.exec(loud.stderr)![1]!;
+    const logFile = join(dir, /log (\S+\.log)/.exec(loud.stderr)![1]!);
     const lines = readFileSync(logFile, 'utf8')
       .trim()
       .split('\n')

@@ -7,10 +7,10 @@ import { renderPlanText } from '../../report/plan/text.js';
 import { jsonLinesRenderer } from '../../report/run/json-lines.js';
 import { plainRenderer } from '../../report/run/plain.js';
 import { renderSummary } from '../../report/run/summary.js';
-import { createTtyRenderer } from '../../report/run/tty.js';
 import { colorsFor } from '../../report/style.js';
 import { applyPlan } from '../../run/apply.js';
 import type { Listener } from '../../run/events.js';
+import { SpawnerLauncher } from '../../run/executor/spawner.js';
 import { unreachable } from '../../util/unreachable.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -40,6 +40,24 @@ export async function runApply(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UsageError(`--concurrency must be a whole number of at least 1, not "${options.concurrency}"`);
   }
+  // Commands start from a small helper process: forking from restore itself gets slower as the
+  // plan it holds grows, and blocks its thread while it forks. It boots while the plan loads.
+  const spawner = options.dryRun ? undefined : new SpawnerLauncher();
+  try {
+    return await applyWith(spawner, file, options, io, argv, concurrency);
+  } finally {
+    spawner?.close();
+  }
+}
+
+async function applyWith(
+  spawner: SpawnerLauncher | undefined,
+  file: string,
+  options: ApplyOptions,
+  io: Io,
+  argv: readonly string[],
+  concurrency: number,
+): Promise<ExitCode> {
   const loaded = await loadOrFail(file, io);
   const only = parseOnly(options.only);
   let plan = loaded.plan;
@@ -50,7 +68,7 @@ export async function runApply(
   }
   const json = options.logFormat === 'json';
 
-  if (options.dryRun) {
+  if (options.dryRun || !spawner) {
     const shown = only.length > 0 ? selectServices(loaded.display, only) : undefined;
     const view = { file, plan: shown?.ok ? shown.value : loaded.display, digest: loaded.digest, only };
     io.stdout.write(json ? renderPlanJson(view) : renderPlanText(view, colorsFor(io.stdout, io.env)));
@@ -60,8 +78,13 @@ export async function runApply(
   const human = json ? io.stderr : io.stdout;
   const colors = colorsFor(human, io.env);
   const tty = !json && io.stdout.isTTY === true && io.env.TERM !== 'dumb';
+  // log-update and its dependencies load only for a terminal.
   const view = tty
-    ? createTtyRenderer(io.stdout as NodeJS.WriteStream, colors, options.verbose === true)
+    ? (await import('../../report/run/tty.js')).createTtyRenderer(
+        io.stdout as NodeJS.WriteStream,
+        colors,
+        options.verbose === true,
+      )
     : undefined;
   const listeners: Listener[] = [
     view?.listener ??
@@ -90,6 +113,7 @@ export async function runApply(
       signal: controller.signal,
       argv: [...argv],
       listeners,
+      launcher: spawner,
     });
     view?.stop();
     const order = loaded.plan.stages.flatMap((stage) => stage.services);

@@ -3,7 +3,7 @@ import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { terminateGroup } from './process-group.js';
-import { checkDirectory } from './run-command.js';
+import { checkDirectory, commandEnv } from './run-command.js';
 import type { CommandRecord, CommandSpec } from './types.js';
 
 /** A service process that keeps running; restore waits for its health, not its exit. */
@@ -59,7 +59,7 @@ export async function spawnDaemon(
   try {
     child = spawn(argv[0] ?? '', argv.slice(1), {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: commandEnv(spec.env),
       detached: true,
       stdio: ['ignore', fd, fd],
     });

@@ -1,0 +1,57 @@
+import { directLauncher, type Launched } from './launch.js';
+import type { SpawnerReply, SpawnerRequest } from './spawner-protocol.js';
+
+/**
+ * The spawner helper: a small process that starts commands for `restore apply` and relays their
+ * output. Forking from it costs what forking from a fresh Node does, however much memory restore
+ * holds, and restore's own thread never blocks in fork. It exits when restore goes away; signals
+ * are restore's business (it stops process groups itself).
+ */
+const send = process.send?.bind(process);
+if (!send) process.exit(2);
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
+process.on('disconnect', () => process.exit(0));
+
+const running = new Set<Launched>();
+// Output not yet handed to the channel; past the high mark every command is paused until it drains.
+let unsent = 0;
+let paused = false;
+const HIGH = 4 * 1024 * 1024;
+const LOW = 1024 * 1024;
+
+function reply(message: SpawnerReply, bytes = 0): void {
+  unsent += bytes;
+  // restore may be gone already; the callback takes the error, and disconnect ends this process.
+  send!(message, undefined, {}, () => {
+    unsent -= bytes;
+    if (paused && unsent < LOW) {
+      paused = false;
+      for (const process of running) process.resume();
+    }
+  });
+  if (!paused && unsent > HIGH) {
+    paused = true;
+    for (const process of running) process.pause();
+  }
+}
+
+process.on('message', async (request: SpawnerRequest) => {
+  const { id } = request;
+  const result = await directLauncher.launch(request, (stream, chunk) => {
+    reply({ t: 'out', id, stream, data: chunk }, chunk.length);
+  });
+  if (!result.ok) {
+    reply({ t: 'error', id, code: result.code, message: result.message });
+    return;
+  }
+  const launched = result.process;
+  running.add(launched);
+  if (paused) launched.pause();
+  reply({ t: 'spawned', id, pid: launched.pid });
+  const status = await launched.finished;
+  running.delete(launched);
+  reply({ t: 'exit', id, ...status });
+});
+
+reply({ t: 'ready' });

@@ -1,0 +1,12 @@
+import type { LaunchRequest } from './launch.js';
+import type { Stream } from './types.js';
+
+/** Messages between restore and its spawner helper (advanced serialization: Buffers as they are). */
+export type SpawnerRequest = LaunchRequest & { id: number };
+
+export type SpawnerReply =
+  | { t: 'ready' }
+  | { t: 'spawned'; id: number; pid: number }
+  | { t: 'error'; id: number; code: string | undefined; message: string }
+  | { t: 'out'; id: number; stream: Stream; data: Buffer }
+  | { t: 'exit'; id: number; exitCode: number | null; signal: string | null };

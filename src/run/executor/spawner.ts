@@ -1,0 +1,100 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  directLauncher,
+  type Launcher,
+  type LaunchRequest,
+  type LaunchResult,
+  type OnChunk,
+} from './launch.js';
+import type { SpawnerReply } from './spawner-protocol.js';
+
+interface Pending {
+  onChunk: OnChunk;
+  started: (result: LaunchResult) => void;
+  exit?: (status: { exitCode: number | null; signal: string | null }) => void;
+}
+
+/**
+ * A launcher that starts commands through a helper process (spawner-main.ts). Before the helper
+ * is ready, or once it is gone, commands are started directly: running them matters more than
+ * where they fork from.
+ */
+export class SpawnerLauncher implements Launcher {
+  readonly #pending = new Map<number, Pending>();
+  #child: ChildProcess | undefined;
+  #ready = false;
+  #next = 0;
+
+  constructor() {
+    const entry = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
+    const child = fork(entry, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    this.#child = child;
+    child.on('message', (message: SpawnerReply) => this.#receive(message));
+    child.on('exit', () => this.#lost());
+    child.on('error', () => this.#lost());
+  }
+
+  launch(request: LaunchRequest, onChunk: OnChunk): Promise<LaunchResult> {
+    const child = this.#child;
+    // Until the helper has booted (a Node start-up), commands start directly rather than wait.
+    if (!this.#ready || !child?.connected) return directLauncher.launch(request, onChunk);
+    const id = this.#next++;
+    return new Promise((started) => {
+      this.#pending.set(id, { onChunk, started });
+      child.send({ ...request, id });
+    });
+  }
+
+  /** Lets the helper go (it exits when the channel closes). */
+  close(): void {
+    if (this.#child?.connected) this.#child.disconnect();
+    this.#child = undefined;
+  }
+
+  #receive(message: SpawnerReply): void {
+    if (message.t === 'ready') {
+      this.#ready = true;
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    switch (message.t) {
+      case 'out':
+        pending.onChunk(message.stream, message.data);
+        return;
+      case 'error':
+        this.#pending.delete(message.id);
+        pending.started({ ok: false, code: message.code, message: message.message });
+        return;
+      case 'spawned': {
+        const finished = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+          pending.exit = resolve;
+        });
+        // Backpressure is the helper's job: it pauses commands while output waits for us.
+        pending.started({
+          ok: true,
+          process: { pid: message.pid, finished, pause: () => {}, resume: () => {} },
+        });
+        return;
+      }
+      case 'exit':
+        this.#pending.delete(message.id);
+        pending.exit?.({ exitCode: message.exitCode, signal: message.signal });
+        return;
+    }
+  }
+
+  /** The helper died: what it was running is reported as killed, new commands start directly. */
+  #lost(): void {
+    this.#child = undefined;
+    for (const [id, pending] of this.#pending) {
+      this.#pending.delete(id);
+      if (pending.exit) pending.exit({ exitCode: null, signal: 'SIGKILL' });
+      else pending.started({ ok: false, code: undefined, message: 'the spawner helper exited' });
+    }
+  }
+}
