@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   directLauncher,
@@ -15,6 +16,14 @@ interface Pending {
   exit?: (status: { exitCode: number | null; signal: string | null }) => void;
 }
 
+/** The helper's compiled entry: next to this module, or, when running from sources (tests), in dist. */
+function helperEntry(): string {
+  const here = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
+  return existsSync(here)
+    ? here
+    : fileURLToPath(new URL('../../../dist/src/run/executor/spawner-main.js', import.meta.url));
+}
+
 /**
  * A launcher that starts commands through a helper process (spawner-main.ts). Before the helper
  * is ready, or once it is gone, commands are started directly: running them matters more than
@@ -27,8 +36,7 @@ export class SpawnerLauncher implements Launcher {
   #next = 0;
 
   constructor() {
-    const entry = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
-    const child = fork(entry, [], {
+    const child = fork(helperEntry(), [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     });
@@ -47,6 +55,16 @@ export class SpawnerLauncher implements Launcher {
       this.#pending.set(id, { onChunk, started });
       child.send({ ...request, id });
     });
+  }
+
+  /** Whether commands go through the helper now. */
+  get ready(): boolean {
+    return this.#ready && this.#child?.connected === true;
+  }
+
+  /** Ends the helper at once (tests: what happens when it dies). */
+  kill(): void {
+    this.#child?.kill('SIGKILL');
   }
 
   /** Lets the helper go (it exits when the channel closes). */
@@ -91,6 +109,7 @@ export class SpawnerLauncher implements Launcher {
   /** The helper died: what it was running is reported as killed, new commands start directly. */
   #lost(): void {
     this.#child = undefined;
+    this.#ready = false;
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       if (pending.exit) pending.exit({ exitCode: null, signal: 'SIGKILL' });
