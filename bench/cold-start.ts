@@ -1,4 +1,4 @@
-import { type Invocation, nodeInvocation, stats, timeOnce } from './measure.js';
+import { interleave, nodeInvocation, stats } from './measure.js';
 import type { BenchResult, Section } from './section.js';
 
 /**
@@ -16,7 +16,10 @@ export const coldStart: Section = {
     const baseline = nodeInvocation(context, 'node -e 0', ['-e', '0'], 'node.out');
     const version = nodeInvocation(context, 'restore --version', [context.bin, '--version'], 'version.out');
     context.log(`cold start: 1 warm-up + ${context.runs} interleaved pairs`);
-    const [baselineSamples, versionSamples] = interleave(baseline, version, context.runs);
+    const [baselineSamples, versionSamples] = interleave([baseline, version], context.runs) as [
+      number[],
+      number[],
+    ];
     const base = result(baseline.label, baselineSamples);
     const cli = result(version.label, versionSamples);
     const ratio: BenchResult = {
@@ -29,22 +32,6 @@ export const coldStart: Section = {
     return [base, cli, ratio];
   },
 };
-
-/**
- * A B A B rather than all A then all B: drift over the run (CPU frequency, other load, cache
- * state) then hits both sides alike instead of skewing the ratio.
- */
-function interleave(a: Invocation, b: Invocation, runs: number): [number[], number[]] {
-  timeOnce(a);
-  timeOnce(b);
-  const samplesA: number[] = [];
-  const samplesB: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    samplesA.push(timeOnce(a));
-    samplesB.push(timeOnce(b));
-  }
-  return [samplesA, samplesB];
-}
 
 function result(name: string, samples: number[]): BenchResult {
   return { section: coldStart.name, name, unit: 'ms', ...stats(samples), samples };

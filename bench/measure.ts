@@ -72,6 +72,19 @@ export function timeRuns(invocation: Invocation, runs: number): number[] {
   return Array.from({ length: runs }, () => timeOnce(invocation));
 }
 
+/**
+ * A B C A B C rather than all A then all B: drift over the run (CPU frequency, other load, cache
+ * state) then hits every side alike instead of skewing the ratios. One warm-up of each first.
+ */
+export function interleave(invocations: readonly Invocation[], runs: number): number[][] {
+  for (const invocation of invocations) timeOnce(invocation);
+  const samples = invocations.map((): number[] => []);
+  for (let i = 0; i < runs; i += 1) {
+    invocations.forEach((invocation, j) => samples[j]!.push(timeOnce(invocation)));
+  }
+  return samples;
+}
+
 export function stats(samples: readonly number[]): Stats {
   if (samples.length === 0) throw new RangeError('no samples');
   const sorted = [...samples].sort((a, b) => a - b);

@@ -63,6 +63,7 @@ export function renderText(report: BenchReport): string {
 
 function value(result: BenchResult, figure: number | undefined): string {
   if (figure === undefined) return '-';
+  if (result.unit === 'MiB') return `${figure.toFixed(1)} MiB`;
   return result.unit === 'ms' ? `${figure.toFixed(1)} ms` : `${figure.toFixed(2)}x`;
 }
 

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { applyMemory } from './apply-memory.js';
+import { applyOverhead } from './apply-overhead.js';
+import { applyTiming } from './apply-timing.js';
 import { coldStart } from './cold-start.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
@@ -15,11 +18,11 @@ import type { BenchContext, BenchResult, Section } from './section.js';
  */
 
 /** Every section, in the order they run. A new section is one file plus one line here. */
-const SECTIONS: readonly Section[] = [planModel, coldStart];
+const SECTIONS: readonly Section[] = [planModel, coldStart, applyOverhead, applyTiming, applyMemory];
 
 const DEFAULT_RUNS = 7;
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseCli(argv);
   if (typeof parsed === 'string') {
     process.stderr.write(`bench: ${parsed}\n${usage()}`);
@@ -34,7 +37,11 @@ function main(argv: readonly string[]): number {
     const ctx = context(tmpDir, parsed.runs);
     // Taken before the sections run, so that the load figure is not our own.
     const host = machine();
-    const report: BenchReport = { machine: host, runs: ctx.runs, ...runSections(parsed.sections, ctx) };
+    const report: BenchReport = {
+      machine: host,
+      runs: ctx.runs,
+      ...(await runSections(parsed.sections, ctx)),
+    };
     process.stdout.write(parsed.json ? renderJson(report) : renderText(report));
     return report.failures.length > 0 ? 1 : 0;
   } catch (error) {
@@ -86,8 +93,8 @@ function context(tmpDir: string, runs: number): BenchContext {
   // run.js is compiled to dist/bench/, two levels below the repository root.
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const bin = join(root, 'bin', 'restore.js');
-  if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
-    throw new Error('dist/src is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(join(root, 'dist', 'bundle', 'main.js'))) {
+    throw new Error('dist/bundle is missing: run `npm run build` first (npm run bench does)');
   }
   return {
     root,
@@ -100,16 +107,16 @@ function context(tmpDir: string, runs: number): BenchContext {
 }
 
 /** Runs each section; one that fails is recorded and the others still run. */
-function runSections(
+async function runSections(
   sections: readonly Section[],
   ctx: BenchContext,
-): Pick<BenchReport, 'results' | 'failures'> {
+): Promise<Pick<BenchReport, 'results' | 'failures'>> {
   const results: BenchResult[] = [];
   const failures: SectionFailure[] = [];
   for (const section of sections) {
     ctx.log(`section ${section.name}: ${section.description}`);
     try {
-      results.push(...section.run(ctx));
+      results.push(...(await section.run(ctx)));
     } catch (error) {
       failures.push({ section: section.name, error: error instanceof Error ? error.message : String(error) });
     }
@@ -130,4 +137,4 @@ function usage(): string {
   ].join('\n');
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -28,7 +28,7 @@ export interface Target {
 export interface BenchResult {
   section: string;
   name: string;
-  unit: 'ms' | 'ratio';
+  unit: 'ms' | 'ratio' | 'MiB';
   median: number;
   /** Absent for derived figures such as a ratio of medians. */
   min?: number;
@@ -41,7 +41,7 @@ export interface BenchResult {
 export interface Section {
   name: string;
   description: string;
-  run(context: BenchContext): BenchResult[];
+  run(context: BenchContext): BenchResult[] | Promise<BenchResult[]>;
 }
 
 /** Whether a result meets its target; undefined when it has none (a baseline). */

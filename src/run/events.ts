@@ -193,8 +193,10 @@ export class EventBus {
     this.#listeners.push(listener);
   }
 
+  /** Stamps the event with the time (on the event itself: emitters hand over fresh objects). */
   emit(event: RunEvent): void {
-    const timed = { ...event, time: Date.now() } as Timed;
+    const timed = event as Timed;
+    timed.time = Date.now();
     for (const listener of this.#listeners) listener(timed);
   }
 }

@@ -14,29 +14,36 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 process.on('disconnect', () => process.exit(0));
 
 const running = new Set<Launched>();
-// Output not yet handed to the channel; past the high mark every command is paused until it drains.
-let unsent = 0;
+// Output sent but not yet processed by restore. Past the high mark every command is paused
+// until restore has caught up: its output waits in their pipes, not in anyone's memory.
+let unacked = 0;
 let paused = false;
-const HIGH = 4 * 1024 * 1024;
-const LOW = 1024 * 1024;
+const HIGH = 2 * 1024 * 1024;
+const LOW = 512 * 1024;
 
 function reply(message: SpawnerReply, bytes = 0): void {
-  unsent += bytes;
   // restore may be gone already; the callback takes the error, and disconnect ends this process.
-  send!(message, undefined, {}, () => {
-    unsent -= bytes;
-    if (paused && unsent < LOW) {
-      paused = false;
-      for (const process of running) process.resume();
-    }
-  });
-  if (!paused && unsent > HIGH) {
+  send!(message, undefined, {}, () => {});
+  unacked += bytes;
+  if (!paused && unacked > HIGH) {
     paused = true;
     for (const process of running) process.pause();
   }
 }
 
+function acknowledged(bytes: number): void {
+  unacked -= bytes;
+  if (paused && unacked < LOW) {
+    paused = false;
+    for (const process of running) process.resume();
+  }
+}
+
 process.on('message', async (request: SpawnerRequest) => {
+  if (request.t === 'ack') {
+    acknowledged(request.bytes);
+    return;
+  }
   const { id } = request;
   const result = await directLauncher.launch(request, (stream, chunk) => {
     reply({ t: 'out', id, stream, data: chunk }, chunk.length);

@@ -8,7 +8,7 @@ import {
   type LaunchResult,
   type OnChunk,
 } from './launch.js';
-import type { SpawnerReply } from './spawner-protocol.js';
+import { ACK_BYTES, type SpawnerReply, type SpawnerRequest } from './spawner-protocol.js';
 
 interface Pending {
   onChunk: OnChunk;
@@ -34,6 +34,8 @@ export class SpawnerLauncher implements Launcher {
   #child: ChildProcess | undefined;
   #ready = false;
   #next = 0;
+  /** Output processed since the last acknowledgement. */
+  #processed = 0;
 
   constructor() {
     const child = fork(helperEntry(), [], {
@@ -53,7 +55,7 @@ export class SpawnerLauncher implements Launcher {
     const id = this.#next++;
     return new Promise((started) => {
       this.#pending.set(id, { onChunk, started });
-      child.send({ ...request, id });
+      child.send({ t: 'spawn', ...request, id } satisfies SpawnerRequest);
     });
   }
 
@@ -83,6 +85,11 @@ export class SpawnerLauncher implements Launcher {
     switch (message.t) {
       case 'out':
         pending.onChunk(message.stream, message.data);
+        this.#processed += message.data.length;
+        if (this.#processed >= ACK_BYTES) {
+          this.#child?.send({ t: 'ack', bytes: this.#processed } satisfies SpawnerRequest);
+          this.#processed = 0;
+        }
         return;
       case 'error':
         this.#pending.delete(message.id);
@@ -92,7 +99,7 @@ export class SpawnerLauncher implements Launcher {
         const finished = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
           pending.exit = resolve;
         });
-        // Backpressure is the helper's job: it pauses commands while output waits for us.
+        // Backpressure is the helper's: it pauses commands while we have not acknowledged output.
         pending.started({
           ok: true,
           process: { pid: message.pid, finished, pause: () => {}, resume: () => {} },
