@@ -80,7 +80,9 @@ export function interleave(invocations: readonly Invocation[], runs: number): nu
   for (const invocation of invocations) timeOnce(invocation);
   const samples = invocations.map((): number[] => []);
   for (let i = 0; i < runs; i += 1) {
-    invocations.forEach((invocation, j) => samples[j]!.push(timeOnce(invocation)));
+    invocations.forEach((invocation, j) => {
+      samples[j]!.push(timeOnce(invocation));
+    });
   }
   return samples;
 }
