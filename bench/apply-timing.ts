@@ -33,15 +33,16 @@ export const applyTiming: Section = {
   description: 'makespan of 30 delayed daemons vs their critical path; health detection latency; backoff',
   async run(context) {
     const fixture = join(context.root, 'test', 'fixtures', 'service.mjs');
+    const listener = join(context.root, 'bench', 'baseline', 'delayed-listener.pl');
     return [
-      ...(await makespan(context, fixture)),
+      ...(await makespan(context, listener)),
       ...(await detection(context, fixture)),
-      ...(await backoffChain(context, fixture)),
+      ...(await backoffChain(context, listener)),
     ];
   },
 };
 
-async function makespan(context: BenchContext, fixture: string): Promise<BenchResult[]> {
+async function makespan(context: BenchContext, listener: string): Promise<BenchResult[]> {
   const ratios: number[] = [];
   const paths: number[] = [];
   const spans: number[] = [];
@@ -50,10 +51,10 @@ async function makespan(context: BenchContext, fixture: string): Promise<BenchRe
     const nodes = await dagOfDelays(run + 1);
     context.log(`makespan run ${run + 1}/${runs}: measuring each of ${nodes.length} services alone`);
     const own = new Map<string, number>();
-    for (const node of nodes) own.set(node.name, await startToListening(context, fixture, node));
+    for (const node of nodes) own.set(node.name, await startToListening(listener, node));
     const path = criticalPath(nodes, own);
     const plan = join(context.tmpDir, `makespan-${run}.yaml`);
-    writeFileSync(plan, planOf(context, fixture, nodes, { interval: '50ms' }));
+    writeFileSync(plan, planOf(listener, nodes, { interval: '50ms' }));
     const state = join(context.tmpDir, `makespan-${run}-state`);
     const span = await restorationTime(context, plan, state, ['--concurrency', String(nodes.length)]);
     await stopAll(context, plan, state);
@@ -163,7 +164,7 @@ async function detection(context: BenchContext, fixture: string): Promise<BenchR
   ];
 }
 
-async function backoffChain(context: BenchContext, fixture: string): Promise<BenchResult[]> {
+async function backoffChain(context: BenchContext, listener: string): Promise<BenchResult[]> {
   const times: number[] = [];
   const runs = Math.min(context.runs, 5);
   for (let run = 0; run < runs; run += 1) {
@@ -176,7 +177,7 @@ async function backoffChain(context: BenchContext, fixture: string): Promise<Ben
     }));
     const plan = join(context.tmpDir, `chain-${run}.yaml`);
     // No timing at all: the built-in start_interval backoff is what is measured.
-    writeFileSync(plan, planOf(context, fixture, nodes, {}));
+    writeFileSync(plan, planOf(listener, nodes, {}));
     const state = join(context.tmpDir, `chain-${run}-state`);
     times.push(await restorationTime(context, plan, state, []));
     await stopAll(context, plan, state);
@@ -229,36 +230,30 @@ async function dagOfDelays(seed: number): Promise<Node[]> {
   return nodes;
 }
 
-function planOf(
-  context: BenchContext,
-  fixture: string,
-  nodes: Node[],
-  timing: Record<string, string>,
-): string {
+/**
+ * One declared stage holding the whole DAG: inside a stage a service starts the moment its own
+ * dependencies are healthy. (Computed `wave-k` stages are stages too, run one after another, so
+ * a plan without `stages:` waits for a whole wave before the next: safer, not faster.)
+ */
+function planOf(listener: string, nodes: Node[], timing: Record<string, string>): string {
   const services = Object.fromEntries(
     nodes.map((node) => [
       node.name,
       {
+        stage: 'all',
         ...(node.deps.length > 0 ? { depends_on: node.deps } : {}),
-        start: {
-          run: [context.node, fixture, '--delay', String(node.delayMs), '--listen', String(node.port)],
-          daemon: true,
-        },
+        start: { run: ['perl', listener, String(node.delayMs), String(node.port)], daemon: true },
         health: { checks: [{ tcp: { port: node.port } }], ...timing },
       },
     ]),
   );
-  return JSON.stringify({ version: 1, name: 'timing', services });
+  return JSON.stringify({ version: 1, name: 'timing', stages: [{ name: 'all' }], services });
 }
 
 /** A service's own start-to-listening time: spawn it alone and poll its port every 5 ms. */
-async function startToListening(context: BenchContext, fixture: string, node: Node): Promise<number> {
+async function startToListening(listener: string, node: Node): Promise<number> {
   const started = performance.now();
-  const child = spawn(
-    context.node,
-    [fixture, '--delay', String(node.delayMs), '--listen', String(node.port)],
-    { stdio: 'ignore' },
-  );
+  const child = spawn('perl', [listener, String(node.delayMs), String(node.port)], { stdio: 'ignore' });
   try {
     await waitForPort(node.port, 5);
     return performance.now() - started;

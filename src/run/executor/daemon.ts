@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
+import { launcher } from './launch.js';
 import { terminateGroup } from './process-group.js';
-import { checkDirectory, commandEnv } from './run-command.js';
+import { checkDirectory, commandEnv, spawnErrorMessage } from './run-command.js';
 import type { CommandRecord, CommandSpec } from './types.js';
 
 /** A service process that keeps running; restore waits for its health, not its exit. */
@@ -53,47 +53,39 @@ export async function spawnDaemon(
   if (badCwd) return failed(badCwd);
 
   const argv = spec.shell ? ['/bin/sh', '-c', spec.argv[0] ?? ''] : spec.argv;
-  const fd = openSync(files.logFile, 'a', 0o600);
-  const logOffset = statSync(files.logFile).size;
-  let child: ReturnType<typeof spawn>;
+  let logOffset: number;
   try {
-    child = spawn(argv[0] ?? '', argv.slice(1), {
-      cwd: spec.cwd,
-      env: commandEnv(spec.env),
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
+    const fd = openSync(files.logFile, 'a', 0o600);
+    try {
+      logOffset = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    return failed(`cannot open log file ${files.logFile}: ${errorCode(error)}`);
+  }
+  const launched = await launcher().launchDaemon(
+    { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
+    files.logFile,
+  );
+  if (!launched.ok) {
+    // The working directory was fine a moment ago; it is looked at again in case that failed.
+    return failed((await checkDirectory(spec.cwd)) ?? spawnErrorMessage(argv[0] ?? '', launched));
   }
 
-  const spawned = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', (error: NodeJS.ErrnoException) => resolve(error));
-  });
-  if (spawned || child.pid === undefined) {
-    const program = argv[0] ?? '';
-    const code = spawned?.code;
-    return failed(
-      code === 'ENOENT'
-        ? `command not found: ${program}`
-        : code === 'EACCES'
-          ? `permission denied: ${program}`
-          : `could not start: ${spawned?.message ?? 'unknown error'}`,
-    );
+  const pid = launched.pid;
+  try {
+    writeFileSync(files.pidFile, `${pid}\n`, { mode: 0o600 });
+  } catch (error) {
+    // A daemon that nothing could find again to stop must not be left running.
+    await terminateGroup(pid, 1000);
+    return failed(`cannot write pid file ${files.pidFile}: ${errorCode(error)}`);
   }
-
-  const pid = child.pid;
-  writeFileSync(files.pidFile, `${pid}\n`, { mode: 0o600 });
   let gone = false;
-  const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (exitCode, signal) => {
-      gone = true;
-      resolve({ exitCode, signal });
-    });
+  const exited = launched.exited.then((status) => {
+    gone = true;
+    return status;
   });
-  // restore may exit while the daemon runs on.
-  child.unref();
   return {
     ok: true,
     daemon: {
@@ -106,6 +98,10 @@ export async function spawnDaemon(
       stop: (graceMs = 10_000) => terminateGroup(pid, graceMs),
     },
   };
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
 /** The last lines a daemon wrote to its log since `fromOffset`, reading at most `maxBytes`. */
@@ -122,7 +118,7 @@ export async function readLogTail(
     const length = Math.max(0, size - start);
     const buffer = Buffer.alloc(length);
     await handle.read(buffer, 0, length, start);
-    const lines = buffer.toString('utf8').split('\n');
+    const lines = buffer.toString('utf8').split(/\r?\n/);
     if (lines.at(-1) === '') lines.pop();
     // The first line may be cut when the tail starts mid-line.
     if (start > fromOffset && lines.length > 1) lines.shift();

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Stream } from './types.js';
 
 /**
@@ -28,8 +29,17 @@ export type LaunchResult =
 
 export type OnChunk = (stream: Stream, chunk: Buffer) => void;
 
+export type ExitStatus = { exitCode: number | null; signal: string | null };
+
+/** A daemon as launched: running detached, writing to its log file. */
+export type DaemonLaunch =
+  | { ok: true; pid: number; exited: Promise<ExitStatus> }
+  | { ok: false; code: string | undefined; message: string };
+
 export interface Launcher {
   launch(request: LaunchRequest, onChunk: OnChunk): Promise<LaunchResult>;
+  /** Starts a daemon whose output is appended to `logFile` (created 0600). */
+  launchDaemon(request: LaunchRequest, logFile: string): Promise<DaemonLaunch>;
 }
 
 /** How long output is still read after a process exits, from what it left running. */
@@ -37,6 +47,7 @@ export const OUTPUT_DRAIN_MS = 1000;
 
 /** Launches with `child_process.spawn` in this process. */
 export const directLauncher: Launcher = {
+  launchDaemon: (request, logFile) => launchDaemonDirectly(request, logFile),
   async launch(request, onChunk) {
     const child = spawn(request.file, request.args, {
       cwd: request.cwd,
@@ -87,6 +98,35 @@ export const directLauncher: Launcher = {
     };
   },
 };
+
+/** Starts a daemon from this process (see Launcher.launchDaemon). */
+async function launchDaemonDirectly(request: LaunchRequest, logFile: string): Promise<DaemonLaunch> {
+  const fd = openSync(logFile, 'a', 0o600);
+  let child: ReturnType<typeof spawn>;
+  try {
+    // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
+    // whoever started it has gone.
+    child = spawn(request.file, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+  });
+  if (error || child.pid === undefined)
+    return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+  });
+  child.unref();
+  return { ok: true, pid: child.pid, exited };
+}
 
 let current: Launcher = directLauncher;
 

@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
 import { launcher } from './launch.js';
@@ -11,9 +12,14 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called for every line of output, as it comes; output is never buffered whole. */
   onLine?: OutputListener;
-  /** Between SIGTERM and SIGKILL when the command is stopped. */
+  /** Between SIGTERM and SIGKILL when the command is stopped (default 5 s, SPEC section 4, step 8). */
   killGraceMs?: number;
+  /** How the command is shown in its record, e.g. as the plan wrote it; default the shell-quoted argv. */
+  display?: string;
 }
+
+/** SIGTERM to SIGKILL when a command is stopped (SPEC section 4, steps 8 and 9). */
+export const KILL_GRACE_MS = 5000;
 
 /**
  * Runs one command to completion (SPEC section 4, steps 5 and 8): without a shell unless asked,
@@ -28,7 +34,7 @@ export interface RunOptions {
 export async function runCommand(spec: CommandSpec, options: RunOptions = {}): Promise<CommandRecord> {
   const startedAt = Date.now();
   const argv = spec.shell ? ['/bin/sh', '-c', spec.argv[0] ?? ''] : spec.argv;
-  const base = { command: formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt };
+  const base = { command: options.display ?? formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt };
   const record = (
     fields: Partial<CommandRecord> & { failure: CommandFailure | null; message: string },
   ): CommandRecord => ({
@@ -54,26 +60,19 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     (stream, chunk) => splitters[stream].push(chunk),
   );
   if (!launched.ok) {
-    const program = argv[0] ?? '';
-    // spawn says ENOENT for a missing working directory too: tell the two apart only now,
-    // rather than paying a stat for every command.
-    const badCwd = launched.code === 'ENOENT' ? await checkDirectory(spec.cwd) : undefined;
-    const message = badCwd
-      ? badCwd
-      : launched.code === 'ENOENT'
-        ? `command not found: ${program}`
-        : launched.code === 'EACCES'
-          ? `permission denied: ${program}`
-          : `could not start: ${launched.message}`;
+    // spawn says ENOENT (or EACCES, ENOTDIR) for an unusable working directory too: the
+    // directory is looked at only now, rather than paying a stat for every command.
+    const message = (await checkDirectory(spec.cwd)) ?? spawnErrorMessage(argv[0] ?? '', launched);
     return record({ failure: 'spawn-error', message });
   }
   const { pid, finished } = launched.process;
 
   let stoppedFor: 'timeout' | 'interrupted' | undefined;
+  let stopping: Promise<void> | undefined;
   const stop = (why: 'timeout' | 'interrupted') => {
     if (stoppedFor) return;
     stoppedFor = why;
-    void terminateGroup(pid, options.killGraceMs ?? 5000);
+    stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
   };
   const timer = spec.timeoutMs !== null ? setTimeout(() => stop('timeout'), spec.timeoutMs) : undefined;
   const onAbort = () => stop('interrupted');
@@ -105,7 +104,24 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     if (timer) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     // A stopped command's group is gone before its record is: nothing it started survives it.
-    if (stoppedFor) await terminateGroup(pid, options.killGraceMs ?? 5000);
+    if (stopping) await stopping;
+  }
+}
+
+/** One line for a command that could not be started (the working directory is known to be fine). */
+export function spawnErrorMessage(
+  program: string,
+  error: { code: string | undefined; message: string },
+): string {
+  switch (error.code) {
+    case 'ENOENT':
+      return `command not found: ${program}`;
+    case 'EACCES':
+      return `permission denied: ${program}`;
+    case 'ENOEXEC':
+      return `not an executable: ${program}`;
+    default:
+      return `could not start ${program}: ${error.message}`;
   }
 }
 
@@ -125,11 +141,14 @@ export function commandEnv(extra: Record<string, string>): NodeJS.ProcessEnv | u
 export async function checkDirectory(dir: string): Promise<string | undefined> {
   try {
     const info = await stat(dir);
-    return info.isDirectory() ? undefined : `working directory ${dir} is not a directory`;
+    if (!info.isDirectory()) return `working directory ${dir} is not a directory`;
+    await access(dir, constants.X_OK);
+    return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? `working directory ${dir} does not exist`
-      : `working directory ${dir} cannot be used (${code ?? 'error'})`;
+    if (code === 'ENOENT') return `working directory ${dir} does not exist`;
+    if (code === 'ENOTDIR') return `working directory ${dir} is not a directory`;
+    if (code === 'EACCES') return `working directory ${dir} cannot be entered: permission denied`;
+    return `working directory ${dir} cannot be used (${code ?? 'error'})`;
   }
 }

@@ -45,6 +45,16 @@ process.on('message', async (request: SpawnerRequest) => {
     return;
   }
   const { id } = request;
+  if (request.t === 'daemon') {
+    const daemon = await directLauncher.launchDaemon(request, request.logFile);
+    if (!daemon.ok) {
+      reply({ t: 'error', id, code: daemon.code, message: daemon.message });
+      return;
+    }
+    reply({ t: 'spawned', id, pid: daemon.pid });
+    reply({ t: 'exit', id, ...(await daemon.exited) });
+    return;
+  }
   const result = await directLauncher.launch(request, (stream, chunk) => {
     reply({ t: 'out', id, stream, data: chunk }, chunk.length);
   });

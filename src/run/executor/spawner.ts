@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  type DaemonLaunch,
   directLauncher,
   type Launcher,
   type LaunchRequest,
@@ -56,6 +57,22 @@ export class SpawnerLauncher implements Launcher {
     return new Promise((started) => {
       this.#pending.set(id, { onChunk, started });
       child.send({ t: 'spawn', ...request, id } satisfies SpawnerRequest);
+    });
+  }
+
+  launchDaemon(request: LaunchRequest, logFile: string): Promise<DaemonLaunch> {
+    const child = this.#child;
+    if (!this.#ready || !child?.connected) return directLauncher.launchDaemon(request, logFile);
+    const id = this.#next++;
+    return new Promise((started) => {
+      this.#pending.set(id, {
+        onChunk: () => {},
+        started: (result) =>
+          started(
+            result.ok ? { ok: true, pid: result.process.pid, exited: result.process.finished } : result,
+          ),
+      });
+      child.send({ t: 'daemon', logFile, ...request, id } satisfies SpawnerRequest);
     });
   }
 

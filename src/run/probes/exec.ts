@@ -3,35 +3,40 @@ import { runCommand } from '../executor/run-command.js';
 import type { CommandSpec } from '../executor/types.js';
 import type { CheckResult } from './types.js';
 
-const KEEP_BYTES = 2048;
+/** The most of a check's output held in memory: its last non-empty line, cut to this length. */
+const KEEP_CHARS = 2048;
+/** How much of that line the check's one-line detail shows. */
+const DETAIL_CHARS = 200;
+/** SIGTERM to SIGKILL for a check past its timeout: a probe round must not wait long for it. */
+const CHECK_KILL_GRACE_MS = 1000;
 
-/** An `exec` check: the command exits 0 within the check's timeout. Keeps only its last output. */
+/**
+ * An `exec` check: the command exits 0 within the check's timeout (the shorter of the command's own
+ * and the check's). Of its output only the last non-empty line is kept, for the detail.
+ */
 export async function execCheck(
   spec: CommandSpec,
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<CheckResult> {
-  let tail: string[] = [];
-  let kept = 0;
+  let last: string | undefined;
   const record = await runCommand(
     { ...spec, timeoutMs: Math.min(spec.timeoutMs ?? options.timeoutMs, options.timeoutMs) },
     {
       ...(options.signal ? { signal: options.signal } : {}),
-      killGraceMs: 1000,
+      killGraceMs: CHECK_KILL_GRACE_MS,
       onLine: (_stream, line) => {
         if (line.trim() === '') return;
-        tail.push(line);
-        kept += line.length;
-        while (kept > KEEP_BYTES && tail.length > 1) kept -= tail.shift()!.length;
-        if (tail.length > 20) tail = tail.slice(-20);
+        // A copy, so that a huge line is not kept alive by a slice of it.
+        last = line.length > KEEP_CHARS ? Buffer.from(line.slice(0, KEEP_CHARS)).toString() : line;
       },
     },
   );
-  const last = tail.at(-1);
+  const said = last?.trim().slice(0, DETAIL_CHARS);
   const detail =
     record.failure === null
       ? 'exit 0'
       : record.failure === 'exit-non-zero'
-        ? `exit ${record.exitCode}${last ? `: ${last.slice(0, 200)}` : ''}`
+        ? `exit ${record.exitCode}${said ? `: ${said}` : ''}`
         : record.message;
   return {
     kind: 'exec',
