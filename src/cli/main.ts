@@ -98,6 +98,17 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       collect,
       [],
     )
+    .option(
+      '--resume',
+      'continue the latest interrupted or failed run of this plan (same run id and journal)',
+    )
+    .option('--force', 'with --resume: continue although the plan changed since the run started')
+    .addOption(
+      new Option('--on-failure <what>', 'after a critical failure: halt, or also stop what this run started')
+        .choices(['halt', 'rollback'])
+        .default('halt'),
+    )
+    .option('--expect-digest <digest>', 'refuse to run unless the plan has this digest (from `restore plan`)')
     .option('--state-dir <dir>', 'where logs, pid files and journals go', '.restore')
     .addOption(
       new Option('--log-format <format>', 'output format').choices(['pretty', 'json']).default('pretty'),
@@ -129,6 +140,45 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .action(async (plan: string, options: import('./commands/down.js').DownOptions) => {
       const { runDown } = await import('./commands/down.js');
       setExit(await runDown(plan, options, io));
+    });
+
+  program
+    .command('status')
+    .description('state of the latest run of a plan, from its journal')
+    .argument('<plan>', 'plan file (YAML)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--state-dir <dir>', 'where journals are', '.restore')
+    .action(async (plan: string, options: import('./commands/status.js').StatusOptions) => {
+      const { runStatus } = await import('./commands/status.js');
+      setExit(await runStatus(plan, options, io));
+    });
+
+  program
+    .command('report')
+    .description('report of a run: results, timings and a timeline')
+    .argument('<plan>', 'plan file (YAML)')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['markdown', 'json', 'junit'])
+        .default('markdown'),
+    )
+    .option('--run <id>', 'the run to report (default: the latest)')
+    .option('--state-dir <dir>', 'where journals are', '.restore')
+    .action(async (plan: string, options: import('./commands/report.js').ReportOptions) => {
+      const { runReport } = await import('./commands/report.js');
+      setExit(await runReport(plan, options, io));
+    });
+
+  const audit = program.command('audit').description('check the records restore keeps');
+  audit
+    .command('verify')
+    .description(
+      "verify a run journal's hash chain: exit 0 with the line count, or 1 naming the first bad line",
+    )
+    .argument('<journal>', 'a journal file: <state-dir>/<plan>/runs/<run-id>.jsonl')
+    .action(async (journal: string) => {
+      const { runAuditVerify } = await import('./commands/audit.js');
+      setExit(await runAuditVerify(journal, io));
     });
 
   program

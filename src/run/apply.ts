@@ -1,12 +1,17 @@
 import type { LoadedPlan } from '../plan/load.js';
-import type { ResolvedPlan } from '../plan/model.js';
+import type { ResolvedPlan, ResolvedService } from '../plan/model.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from './events.js';
 import { directLauncher, type Launcher, useLauncher } from './executor/launch.js';
+import type { RunSnapshot } from './journal/state.js';
+import { JournalWriter } from './journal/writer.js';
+import { probeRound } from './probes/round.js';
+import { Redactor } from './redact.js';
+import { rollBack } from './rollback.js';
 import { openRunLog } from './run-log.js';
 import { runStages } from './scheduler.js';
-import { restoreService } from './service-runner.js';
-import { ensurePlanState, newRunId, runLog } from './state-dir.js';
+import { restoreService, type ServiceContext, type ServiceOutcome } from './service-runner.js';
+import { ensurePlanState, newRunId, runJournal, runLog } from './state-dir.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -23,6 +28,9 @@ export interface ApplyRequest {
   listeners: Listener[];
   /** Starts the plan's commands (the spawner helper, see executor/spawner.ts). */
   launcher: Launcher;
+  onFailure: 'halt' | 'rollback';
+  /** `--resume`: the run to continue, as its journal tells it. */
+  resume?: RunSnapshot;
 }
 
 export interface ApplyOutcome {
@@ -30,56 +38,92 @@ export interface ApplyOutcome {
   result: RunResult;
   awaiting?: string;
   logFile: string;
+  journalFile: string;
   durationMs: number;
   services: Record<string, ServiceSummary>;
 }
 
-/** Runs a restoration: every step is an event; subscribers show and record it. Never prints. */
+/**
+ * Runs a restoration (SPEC section 4): every step is an event; the journal, the run log and the
+ * renderers subscribe. Never prints. The caller holds the plan's lock.
+ */
 export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
-  const { loaded, plan } = request;
+  const { loaded, plan, resume } = request;
   const started = Date.now();
-  const run = newRunId();
+  const run = resume?.run ?? newRunId();
   const state = ensurePlanState(request.stateDir, plan.name);
+  const redactor = new Redactor(loaded.secretValues);
+  const journalFile = runJournal(state, run);
+  const journal = resume
+    ? JournalWriter.resume(journalFile, run, redactor)
+    : JournalWriter.create(journalFile, run, redactor);
   const logFile = runLog(state, run);
   const log = openRunLog(logFile, run);
-  const bus = new EventBus();
+  const bus = new EventBus(redactor.active ? (value) => redactor.deep(value) : undefined);
+  // The journal first: a step is on disk before anyone shows it.
+  bus.subscribe(journal.listener);
   bus.subscribe(log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
-
   useLauncher(request.launcher);
-  const selected = new Set(Object.keys(plan.services));
-  bus.emit({
-    type: 'run.started',
-    run,
-    plan: plan.name,
-    file: loaded.file,
-    digest: loaded.digest,
-    argv: request.argv,
-    concurrency: request.concurrency,
-    stages: plan.stages.map((stage) => ({
-      name: stage.name,
-      approval: stage.approval,
-      services: stage.services,
-    })),
-    not_selected: Object.keys(loaded.plan.services).filter((name) => !selected.has(name)),
-  });
 
+  const stages = plan.stages.map((stage) => ({
+    name: stage.name,
+    approval: stage.approval,
+    services: stage.services,
+  }));
+  if (resume) {
+    bus.emit({
+      type: 'run.resumed',
+      run,
+      plan: plan.name,
+      digest: loaded.digest,
+      argv: request.argv,
+      concurrency: request.concurrency,
+      stages,
+    });
+  } else {
+    const selected = new Set(Object.keys(plan.services));
+    bus.emit({
+      type: 'run.started',
+      run,
+      plan: plan.name,
+      file: loaded.file,
+      digest: loaded.digest,
+      argv: request.argv,
+      concurrency: request.concurrency,
+      stages,
+      not_selected: Object.keys(loaded.plan.services).filter((name) => !selected.has(name)),
+    });
+  }
+
+  const context: ServiceContext = { bus, planDir: loaded.dir, state, signal: request.signal };
+  const approvedBefore = new Set(resume?.approvals.map((a) => a.stage) ?? []);
   try {
     const outcome = await runStages(plan, {
       bus,
       concurrency: request.concurrency,
       signal: request.signal,
-      restore: (service) =>
-        restoreService(service, { bus, planDir: loaded.dir, state, signal: request.signal }),
-      approve: (stage) => approveStage(stage, request.approvals, bus),
+      restore: (service) => restoreOrReverify(service, context, resume),
+      // Approvals given earlier in this run hold.
+      approve: async (stage) =>
+        approvedBefore.has(stage.name) || (await approveStage(stage, request.approvals, bus)),
     });
+    const services = { ...outcome.services };
+    if (outcome.halted && request.onFailure === 'rollback' && !request.signal.aborted) {
+      const started = [
+        ...(resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
+        ...outcome.healthyOrder,
+      ];
+      for (const name of await rollBack([...new Set(started)], loaded, request.stateDir, bus)) {
+        services[name] = { ...services[name]!, result: 'rolled-back' };
+      }
+    }
     if (outcome.result === 'interrupted') {
       bus.emit({
         type: 'run.interrupted',
         signal: request.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT',
       });
     }
-    const services = { ...outcome.services };
     for (const name of Object.keys(loaded.plan.services)) {
       if (!(name in services)) {
         services[name] = {
@@ -103,11 +147,56 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       result: outcome.result,
       ...(outcome.awaiting ? { awaiting: outcome.awaiting } : {}),
       logFile,
+      journalFile,
       durationMs,
       services,
     };
   } finally {
     useLauncher(directLauncher);
+    journal.close();
     await log.close();
   }
+}
+
+/**
+ * On resume, a service the journal records healthy is re-verified with one probe round and not
+ * restarted when it passes (SPEC section 5); anything else is restored as in a fresh run.
+ */
+async function restoreOrReverify(
+  service: ResolvedService,
+  context: ServiceContext,
+  resume: RunSnapshot | undefined,
+): Promise<ServiceOutcome> {
+  const before = resume?.services[service.name];
+  if (before?.result === 'healthy' || before?.result === 'already-healthy') {
+    const started = Date.now();
+    const round =
+      service.health.checks.length === 0
+        ? { ok: true }
+        : await probeRound(service.health.checks, {
+            timeoutMs: service.health.timeout_ms,
+            planDir: context.planDir,
+            signal: context.signal,
+          });
+    if (context.signal.aborted)
+      return { result: 'interrupted', attempts: 0, durationMs: Date.now() - started };
+    if (round.ok) {
+      const base = { service: service.name, stage: service.stage };
+      if (before.result === 'already-healthy') {
+        context.bus.emit({ type: 'service.already-healthy', ...base });
+        return { result: 'already-healthy', attempts: 0, durationMs: Date.now() - started };
+      }
+      context.bus.emit({
+        type: 'service.healthy',
+        ...base,
+        attempts: before.attempts,
+        rounds: 1,
+        duration_ms: before.duration_ms,
+        pid: null,
+        resumed: true,
+      });
+      return { result: 'healthy', attempts: before.attempts, durationMs: before.duration_ms, pid: null };
+    }
+  }
+  return restoreService(service, context);
 }

@@ -54,6 +54,17 @@ export interface RunStarted {
   not_selected: string[];
 }
 
+/** `apply --resume`: the same run continues, in the same journal. */
+export interface RunResumed {
+  type: 'run.resumed';
+  run: string;
+  plan: string;
+  digest: string;
+  argv: string[];
+  concurrency: number;
+  stages: { name: string; approval: boolean; services: string[] }[];
+}
+
 export interface StageStarted {
   type: 'stage.started';
   stage: string;
@@ -109,6 +120,8 @@ export interface ServiceHealthy extends ServiceEventBase {
   rounds: number;
   duration_ms: number;
   pid: number | null;
+  /** True when a resumed run found it still healthy with one probe round (it was not restarted). */
+  resumed?: boolean;
 }
 
 export interface ServiceAlreadyHealthy extends ServiceEventBase {
@@ -132,6 +145,14 @@ export interface ServiceBlocked extends ServiceEventBase {
 export interface ServiceSkipped extends ServiceEventBase {
   type: 'service.skipped';
   why: SkipReason;
+}
+
+/** `--on-failure rollback`: a service this run started was stopped again. */
+export interface ServiceRolledBack extends ServiceEventBase {
+  type: 'service.rolled-back';
+  ok: boolean;
+  /** How: "stop command exited with code 0", "stopped daemon pid 123". */
+  message: string;
 }
 
 export interface ServiceOutput extends ServiceEventBase {
@@ -162,6 +183,7 @@ export interface RunFinished {
 
 export type RunEvent =
   | RunStarted
+  | RunResumed
   | StageStarted
   | StageApproved
   | AwaitingApproval
@@ -173,6 +195,7 @@ export type RunEvent =
   | ServiceFailed
   | ServiceBlocked
   | ServiceSkipped
+  | ServiceRolledBack
   | ServiceOutput
   | StageFinished
   | RunInterrupted
@@ -189,13 +212,16 @@ export type Listener = (event: Timed) => void;
 export class EventBus {
   readonly #listeners: Listener[] = [];
 
+  /** With secrets, every event is redacted before any listener sees it (SPEC section 5). */
+  constructor(private readonly redact?: <T>(value: T) => T) {}
+
   subscribe(listener: Listener): void {
     this.#listeners.push(listener);
   }
 
   /** Stamps the event with the time (on the event itself: emitters hand over fresh objects). */
   emit(event: RunEvent): void {
-    const timed = event as Timed;
+    const timed = (this.redact ? this.redact(event) : event) as Timed;
     timed.time = Date.now();
     for (const listener of this.#listeners) listener(timed);
   }

@@ -16,6 +16,10 @@ export interface SchedulerOptions {
 
 export interface SchedulerOutcome {
   result: RunResult;
+  /** A critical service failed: the run stopped starting services. */
+  halted: boolean;
+  /** Services this run brought up, in the order they became healthy. */
+  healthyOrder: string[];
   /** The stage waiting for approval, when the result is `awaiting-approval`. */
   awaiting?: string;
   services: Record<string, ServiceSummary>;
@@ -55,6 +59,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
   }
   let halted = false;
   let awaiting: string | undefined;
+  const healthyOrder: string[] = [];
 
   const finish = (slot: Slot, result: ServiceResult, attempts = 0, durationMs = 0) => {
     slot.state = 'done';
@@ -116,6 +121,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
           skip(slot, 'interrupted');
         } else {
           finish(slot, outcome.result, outcome.attempts, outcome.durationMs);
+          if (outcome.result === 'healthy') healthyOrder.push(slot.service.name);
           if (outcome.result === 'failed') {
             block(slot.service.name);
             if (slot.service.critical) halted = true;
@@ -181,6 +187,8 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
         : 'succeeded';
   return {
     result,
+    halted,
+    healthyOrder,
     ...(awaiting !== undefined && result === 'awaiting-approval' ? { awaiting } : {}),
     services,
   };

@@ -27,6 +27,7 @@ export function ensurePlanState(stateDir: string, plan: string): PlanState {
 export const serviceLog = (state: PlanState, service: string) => join(state.servicesDir, `${service}.log`);
 export const servicePid = (state: PlanState, service: string) => join(state.servicesDir, `${service}.pid`);
 export const runLog = (state: PlanState, run: string) => join(state.runsDir, `${run}.log`);
+export const runJournal = (state: PlanState, run: string) => join(state.runsDir, `${run}.jsonl`);
 
 /** A sortable, time-based run id: `20261125T065300123Z-3f9a`. */
 export function newRunId(now = new Date()): string {

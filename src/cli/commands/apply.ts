@@ -1,18 +1,25 @@
 import { userInfo } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import type { LoadedPlan } from '../../plan/load.js';
+import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { renderPlanJson } from '../../report/plan/json.js';
 import { renderPlanText } from '../../report/plan/text.js';
 import { jsonLinesRenderer } from '../../report/run/json-lines.js';
 import { plainRenderer } from '../../report/run/plain.js';
 import { renderSummary } from '../../report/run/summary.js';
+import type { TtyRenderer } from '../../report/run/tty.js';
 import { colorsFor } from '../../report/style.js';
 import { applyPlan } from '../../run/apply.js';
 import type { Listener } from '../../run/events.js';
 import { SpawnerLauncher } from '../../run/executor/spawner.js';
+import type { RunSnapshot } from '../../run/journal/state.js';
+import { takeLock } from '../../run/lock.js';
+import { findResumable } from '../../run/resume.js';
+import { ensurePlanState } from '../../run/state-dir.js';
 import { unreachable } from '../../util/unreachable.js';
-import { UsageError } from '../errors.js';
+import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { loadOrFail } from './load-or-fail.js';
@@ -23,6 +30,10 @@ export interface ApplyOptions {
   approve: string[];
   concurrency: string;
   only: string[];
+  resume?: boolean;
+  force?: boolean;
+  onFailure: 'halt' | 'rollback';
+  expectDigest?: string;
   stateDir: string;
   logFormat: 'pretty' | 'json';
   verbose?: boolean;
@@ -40,57 +51,140 @@ export async function runApply(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UsageError(`--concurrency must be a whole number of at least 1, not "${options.concurrency}"`);
   }
+  if (options.expectDigest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(options.expectDigest)) {
+    throw new UsageError(
+      `--expect-digest takes sha256:<64 hex digits> as printed by \`restore plan\`, not "${options.expectDigest}"`,
+    );
+  }
   // Commands start from a small helper process: forking from restore itself gets slower as the
   // plan it holds grows, and blocks its thread while it forks. It boots while the plan loads.
   const spawner = options.dryRun ? undefined : new SpawnerLauncher();
   try {
-    return await applyWith(spawner, file, options, io, argv, concurrency);
+    const loaded = await loadOrFail(file, io);
+    const only = parseOnly(options.only);
+    const plan = only.length > 0 ? select(loaded.plan, only) : loaded.plan;
+    if (options.dryRun || !spawner) {
+      const view = {
+        file,
+        plan: only.length > 0 ? select(loaded.display, only) : loaded.display,
+        digest: loaded.digest,
+        only,
+      };
+      io.stdout.write(
+        options.logFormat === 'json'
+          ? renderPlanJson(view)
+          : renderPlanText(view, colorsFor(io.stdout, io.env)),
+      );
+      return EXIT.ok;
+    }
+    if (options.expectDigest !== undefined && options.expectDigest !== loaded.digest) {
+      throw new CommandError(
+        `the plan's digest is ${loaded.digest}, not the expected ${options.expectDigest}: it changed since it was reviewed; nothing was started`,
+        EXIT.invalid,
+      );
+    }
+    return await applyLocked(loaded, plan, spawner, file, options, io, argv, concurrency);
   } finally {
     spawner?.close();
   }
 }
 
-async function applyWith(
-  spawner: SpawnerLauncher | undefined,
+function select(plan: ResolvedPlan, only: string[]): ResolvedPlan {
+  const selected = selectServices(plan, only);
+  if (!selected.ok) throw new UsageError(selected.error);
+  return selected.value;
+}
+
+async function applyLocked(
+  loaded: LoadedPlan,
+  plan: ResolvedPlan,
+  spawner: SpawnerLauncher,
   file: string,
   options: ApplyOptions,
   io: Io,
   argv: readonly string[],
   concurrency: number,
 ): Promise<ExitCode> {
-  const loaded = await loadOrFail(file, io);
-  const only = parseOnly(options.only);
-  let plan = loaded.plan;
-  if (only.length > 0) {
-    const selected = selectServices(plan, only);
-    if (!selected.ok) throw new UsageError(selected.error);
-    plan = selected.value;
+  const state = ensurePlanState(options.stateDir, loaded.plan.name);
+  const lock = takeLock(state.root);
+  if (!lock.ok) {
+    const h = lock.error;
+    throw new CommandError(
+      `plan ${loaded.plan.name} is locked by another apply: pid ${h.pid} on ${h.host}, since ${h.started_at}${h.run ? `, run ${h.run}` : ''} (${relative(io.cwd, state.root)}/lock)`,
+      EXIT.locked,
+    );
   }
+  const released = () => lock.value.release();
+  process.once('exit', released);
+  try {
+    if (lock.value.tookOver) {
+      const t = lock.value.tookOver;
+      io.stderr.write(
+        `restore: warning: took over a stale lock of pid ${t.pid} (gone) from ${t.started_at}\n`,
+      );
+    }
+    let resume: RunSnapshot | undefined;
+    if (options.resume) {
+      const target = findResumable(state);
+      if (target.kind === 'done') {
+        io.stderr.write(`restore: the latest run, ${target.run}, succeeded: nothing to resume\n`);
+        return EXIT.ok;
+      }
+      if (target.kind === 'new') {
+        io.stderr.write(`restore: nothing to resume (${target.reason}); starting a new run\n`);
+      } else {
+        resume = target.snapshot;
+        if (resume.digest !== loaded.digest && !options.force) {
+          throw new CommandError(
+            `the plan changed since run ${resume.run} started (digest ${resume.digest}, now ${loaded.digest}); ` +
+              'review it, then resume with --force, or start a new run without --resume',
+            EXIT.invalid,
+          );
+        }
+      }
+    }
+    return await execute(loaded, plan, spawner, file, options, io, argv, concurrency, resume, (run) =>
+      lock.value.setRun(run),
+    );
+  } finally {
+    released();
+    process.off('exit', released);
+  }
+}
+
+async function execute(
+  loaded: LoadedPlan,
+  plan: ResolvedPlan,
+  spawner: SpawnerLauncher,
+  file: string,
+  options: ApplyOptions,
+  io: Io,
+  argv: readonly string[],
+  concurrency: number,
+  resume: RunSnapshot | undefined,
+  onRun: (run: string) => void,
+): Promise<ExitCode> {
   const json = options.logFormat === 'json';
-
-  if (options.dryRun || !spawner) {
-    const shown = only.length > 0 ? selectServices(loaded.display, only) : undefined;
-    const view = { file, plan: shown?.ok ? shown.value : loaded.display, digest: loaded.digest, only };
-    io.stdout.write(json ? renderPlanJson(view) : renderPlanText(view, colorsFor(io.stdout, io.env)));
-    return EXIT.ok;
-  }
-
   const human = json ? io.stderr : io.stdout;
   const colors = colorsFor(human, io.env);
+  const verbose = options.verbose === true;
   const tty = !json && io.stdout.isTTY === true && io.env.TERM !== 'dumb';
   // log-update and its dependencies load only for a terminal.
-  const view = tty
+  const view: TtyRenderer | undefined = tty
     ? (await import('../../report/run/tty.js')).createTtyRenderer(
         io.stdout as NodeJS.WriteStream,
         colors,
-        options.verbose === true,
+        verbose,
       )
     : undefined;
   const listeners: Listener[] = [
     view?.listener ??
       (json
-        ? jsonLinesRenderer((text) => io.stdout.write(text), options.verbose === true)
-        : plainRenderer((text) => io.stdout.write(text), colors, options.verbose === true)),
+        ? jsonLinesRenderer((text) => io.stdout.write(text), verbose)
+        : plainRenderer((text) => io.stdout.write(text), colors, verbose)),
+    (event) => {
+      if (event.type === 'run.started' || event.type === 'run.resumed') onRun(event.run);
+    },
   ];
   const interactive = io.stdin.isTTY === true && io.stderr.isTTY === true;
 
@@ -114,11 +208,15 @@ async function applyWith(
       argv: [...argv],
       listeners,
       launcher: spawner,
+      onFailure: options.onFailure,
+      ...(resume ? { resume } : {}),
     });
     view?.stop();
     const order = loaded.plan.stages.flatMap((stage) => stage.services);
     if (!json) human.write(`\n${renderSummary(outcome.services, order, outcome.durationMs, colors)}`);
-    io.stderr.write(`run ${outcome.run}; log ${shortPath(outcome.logFile, io.cwd)}\n`);
+    io.stderr.write(
+      `run ${outcome.run}; journal ${shortPath(outcome.journalFile, io.cwd)}; log ${shortPath(outcome.logFile, io.cwd)}\n`,
+    );
     switch (outcome.result) {
       case 'succeeded':
         return EXIT.ok;
@@ -127,10 +225,11 @@ async function applyWith(
       case 'awaiting-approval':
         io.stderr.write(
           `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            `Continue with: restore apply ${file} --approve ${outcome.awaiting}\n`,
+            `Continue with: restore apply ${file} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${options.stateDir}` : ''}\n`,
         );
         return EXIT.awaitingApproval;
       case 'interrupted':
+        io.stderr.write(`restore: interrupted; continue with: restore apply ${file} --resume\n`);
         return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
       default:
         return unreachable(outcome.result);

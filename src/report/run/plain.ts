@@ -25,6 +25,19 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         );
         return;
       }
+      case 'run.resumed':
+        started = event.time;
+        width = Math.max(8, ...event.stages.flatMap((s) => s.services).map((n) => n.length));
+        write(
+          `${c.bold(`restore apply ${event.plan}`)}: resuming run ${event.run}; services recorded healthy are checked once, not restarted\n`,
+        );
+        return;
+      case 'service.rolled-back':
+        line(
+          event.time,
+          `${who(event.service)}  ${event.ok ? c.yellow('rolled back') : c.red('rollback failed')}  ${event.message}`,
+        );
+        return;
       case 'stage.started':
         line(
           event.time,
@@ -70,7 +83,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
       case 'service.healthy':
         line(
           event.time,
-          `${who(event.service)}  ${c.green('healthy')}  after ${plural(event.rounds, 'round')} in ${formatElapsed(event.duration_ms)}`,
+          event.resumed
+            ? `${who(event.service)}  ${c.green('healthy')}  still, as recorded before the resume; not restarted`
+            : `${who(event.service)}  ${c.green('healthy')}  after ${plural(event.rounds, 'round')} in ${formatElapsed(event.duration_ms)}`,
         );
         return;
       case 'service.already-healthy':

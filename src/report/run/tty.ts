@@ -131,8 +131,9 @@ export function createTtyRenderer(
   const listener: Listener = (event: Timed) => {
     switch (event.type) {
       case 'run.started':
+      case 'run.resumed':
         started = event.time;
-        header = `${c.bold(`restore apply ${event.plan}`)}  ${c.dim(`run ${event.run}`)}`;
+        header = `${c.bold(`restore apply ${event.plan}`)}  ${c.dim(`${event.type === 'run.resumed' ? 'resuming run' : 'run'} ${event.run}`)}`;
         for (const stage of event.stages) {
           stages.push({
             name: stage.name,
@@ -145,6 +146,10 @@ export function createTtyRenderer(
         }
         timer = setInterval(render, 100);
         timer.unref();
+        break;
+      case 'service.rolled-back':
+        set(event.service, 'rolled-back', event.time);
+        above(`${event.ok ? c.yellow('↺') : c.red('✗')} ${event.service}: rolled back (${event.message})`);
         break;
       case 'stage.started': {
         const stage = stageOf(event.stage);

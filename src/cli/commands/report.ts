@@ -1,0 +1,38 @@
+import { renderReportJunit } from '../../report/report/junit.js';
+import { renderReportMarkdown } from '../../report/report/markdown.js';
+import { loadRun } from '../../run/resume.js';
+import { planState } from '../../run/state-dir.js';
+import { CommandError, UsageError } from '../errors.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { Io } from '../io.js';
+import { loadOrFail } from './load-or-fail.js';
+
+export interface ReportOptions {
+  format: 'markdown' | 'json' | 'junit';
+  run?: string;
+  stateDir: string;
+}
+
+/** `restore report <plan>`: results, timings and a timeline of a run (the latest, or --run). */
+export async function runReport(file: string, options: ReportOptions, io: Io): Promise<ExitCode> {
+  const loaded = await loadOrFail(file, io);
+  if (options.run !== undefined && !/^[0-9A-Za-z.-]+$/.test(options.run))
+    throw new UsageError(`--run: "${options.run}" is not a run id`);
+  const run = loadRun(planState(options.stateDir, loaded.plan.name), options.run);
+  if (!run) {
+    throw new CommandError(
+      options.run
+        ? `no run ${options.run} of plan ${loaded.plan.name}`
+        : `no run of plan ${loaded.plan.name} yet`,
+      EXIT.usage,
+    );
+  }
+  const text =
+    options.format === 'json'
+      ? `${JSON.stringify(run, null, 2)}\n`
+      : options.format === 'junit'
+        ? renderReportJunit(run)
+        : renderReportMarkdown(run);
+  io.stdout.write(text);
+  return EXIT.ok;
+}

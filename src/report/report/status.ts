@@ -1,0 +1,38 @@
+import type { RunSnapshot } from '../../run/journal/state.js';
+import { formatElapsed } from '../../util/duration.js';
+import { RESULT_WORDS } from '../run/words.js';
+import { alignColumns, type Colors } from '../style.js';
+
+/** The `status --format json` shape of SPEC section 5. */
+export function statusJson(plan: string, run: RunSnapshot | undefined): Record<string, unknown> {
+  if (!run) return { plan, run: null, state: null, started_at: null, finished_at: null, services: {} };
+  return {
+    plan,
+    run: run.run,
+    state: run.state,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+    ...(run.awaiting ? { awaiting: run.awaiting } : {}),
+    services: Object.fromEntries(
+      Object.entries(run.services).map(([name, s]) => [
+        name,
+        { stage: s.stage, result: s.result, attempts: s.attempts, duration_ms: s.duration_ms },
+      ]),
+    ),
+  };
+}
+
+export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: Colors): string {
+  if (!run) return `plan ${plan}: no run yet\n`;
+  const head = [
+    `${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}`,
+    `started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''}`,
+    '',
+  ];
+  const rows = [['SERVICE', 'STAGE', 'RESULT', 'ATTEMPTS', 'DURATION'].map((h) => c.bold(h))];
+  for (const [name, s] of Object.entries(run.services)) {
+    const result = s.result === 'pending' || s.result === 'running' ? s.result : RESULT_WORDS[s.result];
+    rows.push([name, s.stage, result, String(s.attempts), formatElapsed(s.duration_ms)]);
+  }
+  return `${[...head, ...alignColumns(rows)].join('\n')}\n`;
+}

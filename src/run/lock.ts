@@ -1,0 +1,121 @@
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Result } from '../util/result.js';
+import { err, ok } from '../util/result.js';
+import { isAlive } from './executor/process-group.js';
+
+/** Who holds a plan's lock: `<state-dir>/<plan>/lock` (SPEC section 4, step 2). */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  started_at: string;
+  run?: string;
+}
+
+export interface Lock {
+  /** A stale lock that was taken over, for the warning. */
+  tookOver?: LockHolder;
+  /** Records the run holding the lock, once it has an id. */
+  setRun(run: string): void;
+  release(): void;
+}
+
+/**
+ * Takes a plan's lock. Creating the file is atomic (O_EXCL): of two applies racing, exactly one
+ * wins. A lock whose pid is gone on this host is stale: it is moved aside atomically and taken over.
+ */
+export function takeLock(root: string): Result<Lock, LockHolder> {
+  const file = join(root, 'lock');
+  const me: LockHolder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const created = tryCreate(file, me);
+    if (created) return ok(lockOf(file, me));
+    const holder = readHolder(file);
+    if (holder === undefined) continue; // released meanwhile: try again
+    if (!isStale(holder, file, me.host)) return err(holder);
+    // Stale. Move it aside (only one taker can), check it was the stale one, then create ours.
+    const aside = `${file}.stale.${process.pid}`;
+    try {
+      renameSync(file, aside);
+    } catch {
+      continue; // someone else moved it first
+    }
+    const moved = readHolder(aside);
+    if (moved && (moved.pid !== holder.pid || moved.started_at !== holder.started_at)) {
+      // Someone else's fresh lock: put it back and report them.
+      renameSync(aside, file);
+      return err(moved);
+    }
+    rmSync(aside, { force: true });
+    if (tryCreate(file, me)) return ok({ ...lockOf(file, me), tookOver: holder });
+  }
+  return err(readHolder(file) ?? { pid: 0, host: 'unknown', started_at: 'unknown' });
+}
+
+/**
+ * Whether a lock can be taken over: its pid is gone on this host, or the file is unreadable and
+ * old (a holder killed between creating the file and writing it).
+ */
+function isStale(holder: LockHolder, file: string, host: string): boolean {
+  if (holder.pid === 0) {
+    try {
+      return Date.now() - statSync(file).mtimeMs > 2000;
+    } catch {
+      return false;
+    }
+  }
+  return holder.host === host && !isAlive(holder.pid);
+}
+
+function tryCreate(file: string, holder: LockHolder): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    writeSync(fd, `${JSON.stringify(holder)}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+export function readHolder(file: string): LockHolder | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    return {
+      pid: Number(parsed.pid),
+      host: String(parsed.host),
+      started_at: String(parsed.started_at),
+      ...(parsed.run ? { run: parsed.run } : {}),
+    };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // A lock being written this instant, or garbage: treat as held by an unknown, live holder.
+    return { pid: 0, host: 'unknown (unreadable lock file)', started_at: 'unknown' };
+  }
+}
+
+function lockOf(file: string, holder: LockHolder): Lock {
+  let released = false;
+  return {
+    setRun(run) {
+      const fd = openSync(file, 'w', 0o600);
+      try {
+        writeSync(fd, `${JSON.stringify({ ...holder, run })}\n`);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    release() {
+      if (released) return;
+      released = true;
+      const current = readHolder(file);
+      if (current?.pid === holder.pid && current.host === holder.host) rmSync(file, { force: true });
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { LoadedPlan } from '../plan/load.js';
+import { stopService } from './down.js';
+import type { EventBus } from './events.js';
+
+/**
+ * `--on-failure rollback` (SPEC section 4, step 7): the services this run started are stopped in
+ * reverse order of becoming healthy, by their `stop` command, or for a daemon by SIGTERM to its
+ * process group and SIGKILL after 10 s. Services that were healthy before the run are not in
+ * `startedInOrder`, and so are never touched. Returns those that were stopped.
+ */
+export async function rollBack(
+  startedInOrder: readonly string[],
+  loaded: LoadedPlan,
+  stateDir: string,
+  bus: EventBus,
+): Promise<Set<string>> {
+  const stopped = new Set<string>();
+  for (const name of [...startedInOrder].reverse()) {
+    const service = loaded.plan.services[name];
+    if (!service) continue;
+    const result = await stopService(service, loaded, stateDir);
+    const ok = result.ok && result.action !== 'none';
+    const message = result.action === 'none' ? `nothing to stop it with: ${result.message}` : result.message;
+    bus.emit({ type: 'service.rolled-back', service: name, stage: service.stage, ok, message });
+    if (ok) stopped.add(name);
+  }
+  return stopped;
+}
