@@ -96,7 +96,13 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     });
   }
 
-  const context: ServiceContext = { bus, planDir: loaded.dir, state, signal: request.signal };
+  const context: ServiceContext = {
+    bus,
+    planDir: loaded.dir,
+    state,
+    signal: request.signal,
+    secrets: loaded.secretValues,
+  };
   const approvedBefore = new Set(resume?.approvals.map((a) => a.stage) ?? []);
   try {
     const outcome = await runStages(plan, {

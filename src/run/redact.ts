@@ -13,6 +13,11 @@ export class Redactor {
     this.#secrets = [...new Set(values.filter((v) => v.length >= 3))].sort((a, b) => b.length - a.length);
   }
 
+  /** The secret values, longest first. */
+  get values(): readonly string[] {
+    return this.#secrets;
+  }
+
   get active(): boolean {
     return this.#secrets.length > 0;
   }
@@ -47,8 +52,8 @@ export class Redactor {
 }
 
 /**
- * Redacts a stream of text chunks whose boundaries may fall inside a secret: it holds back the
- * last (longest secret - 1) characters of each chunk until the next one arrives.
+ * Redacts a stream of text chunks whose boundaries may fall inside a secret: text that could be
+ * the beginning of a secret is held back until the next chunk tells.
  */
 export class StreamRedactor {
   #held = '';
@@ -56,40 +61,54 @@ export class StreamRedactor {
   constructor(
     private readonly redactor: Redactor,
     private readonly out: (text: string) => void,
+    private readonly secrets: readonly string[] = redactor.values,
   ) {}
 
   push(chunk: string): void {
-    if (!this.redactor.active) {
-      this.out(chunk);
-      return;
-    }
     const text = this.#held + chunk;
-    const keep = Math.min(text.length, this.redactor.longest - 1);
-    // Redact what can be complete; a secret starting in the held-back tail is matched next time.
-    let cut = text.length - keep;
-    const redacted = this.redactor.text(text);
-    if (redacted === text) {
-      this.#held = text.slice(cut);
-      if (cut > 0) this.out(text.slice(0, cut));
-      return;
+    this.#held = '';
+    let emitted = '';
+    let from = 0;
+    for (;;) {
+      const match = this.#nextMatch(text, from);
+      const partial = this.#partialTail(text, from);
+      if (match && match.index < partial) {
+        emitted += `${text.slice(from, match.index)}${REDACTED}`;
+        from = match.index + match.length;
+        continue;
+      }
+      emitted += text.slice(from, partial);
+      this.#held = text.slice(partial);
+      break;
     }
-    // A secret was found: emit all but a tail that cannot start a secret match again.
-    const pieces = this.redactor.text(text.slice(0, cut));
-    const tail = text.slice(cut);
-    // A secret may straddle `cut`: look for one ending in the tail.
-    const joined = this.redactor.text(text);
-    if (pieces + this.redactor.text(tail) !== joined) {
-      cut = text.length;
-      this.#held = '';
-      this.out(joined);
-      return;
-    }
-    this.#held = tail;
-    if (pieces) this.out(pieces);
+    if (emitted) this.out(emitted);
   }
 
   end(): void {
     if (this.#held) this.out(this.redactor.text(this.#held));
     this.#held = '';
+  }
+
+  /** The first whole secret at or after `from` (the longest, where several start there). */
+  #nextMatch(text: string, from: number): { index: number; length: number } | undefined {
+    let best: { index: number; length: number } | undefined;
+    for (const secret of this.secrets) {
+      const index = text.indexOf(secret, from);
+      if (index < 0) continue;
+      if (!best || index < best.index || (index === best.index && secret.length > best.length)) {
+        best = { index, length: secret.length };
+      }
+    }
+    return best;
+  }
+
+  /** Where the text's tail starts to be a proper beginning of some secret; text.length if nowhere. */
+  #partialTail(text: string, from: number): number {
+    const longest = this.redactor.longest;
+    for (let start = Math.max(from, text.length - longest + 1); start < text.length; start++) {
+      const tail = text.slice(start);
+      if (this.secrets.some((secret) => secret.length > tail.length && secret.startsWith(tail))) return start;
+    }
+    return text.length;
   }
 }

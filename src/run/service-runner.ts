@@ -18,6 +18,8 @@ export interface ServiceContext {
   state: PlanState;
   /** Aborts when the run is interrupted. */
   signal: AbortSignal;
+  /** Secret values: a daemon's log file must not hold them either. */
+  secrets?: readonly string[];
 }
 
 export type ServiceOutcome =
@@ -118,6 +120,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const spawned = await spawnDaemon(spec, {
         logFile: serviceLog(ctx.state, service.name),
         pidFile: servicePid(ctx.state, service.name),
+        redact: ctx.secrets ?? [],
       });
       if (!spawned.ok) {
         ctx.bus.emit({

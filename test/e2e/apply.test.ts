@@ -5,14 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
-import { eventually, isAlive, killAllWith } from '../helpers/processes.js';
+import { eventually, isAlive, killAllWith, killDaemonsUnder } from '../helpers/processes.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
 const tempDir = useTempDir();
 const markers: string[] = [];
 afterEach(() => {
-  for (const marker of markers.splice(0)) killAllWith(marker);
+  for (const marker of markers.splice(0)) {
+    killDaemonsUnder(marker);
+    killAllWith(marker);
+  }
 });
 
 /** A fresh directory whose path marks every process a test starts, for clean-up. */
@@ -363,7 +366,7 @@ describe('SPEC 4 apply: approvals', () => {
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.awaitingApproval);
     expect(result.stderr).toContain('stopped before stage "core", which needs approval');
-    expect(result.stderr).toContain('restore apply plan.yaml --approve core');
+    expect(result.stderr).toContain('restore apply plan.yaml --resume --approve core');
   });
 
   it('--approve <stage> and --yes approve, and the approver is recorded', async () => {

@@ -5,14 +5,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
-import { isAlive, killAllWith } from '../helpers/processes.js';
+import { isAlive, killAllWith, killDaemonsUnder } from '../helpers/processes.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
 const tempDir = useTempDir();
 const markers: string[] = [];
 afterEach(() => {
-  for (const marker of markers.splice(0)) killAllWith(marker);
+  for (const marker of markers.splice(0)) {
+    killDaemonsUnder(marker);
+    killAllWith(marker);
+  }
 });
 
 function workDir(): string {

@@ -48,3 +48,22 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** Kills the process group of every daemon whose pid file lies under `dir`: test clean-up. */
+export function killDaemonsUnder(dir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.endsWith('.pid')) continue;
+    try {
+      const pid = Number(readFileSync(`${dir}/${entry}`, 'utf8').trim());
+      if (pid > 1) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}

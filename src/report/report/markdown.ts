@@ -19,7 +19,7 @@ export function renderReportMarkdown(run: RunSnapshot): string {
   out.push(`- **Plan digest:** \`${run.digest}\``);
   for (const approval of run.approvals) {
     out.push(
-      `- **Approved:** stage \`${approval.stage}\` by ${escape(approval.approver)} at ${approval.time}`,
+      `- **Approved:** stage \`${approval.stage}\` by ${escapeCell(approval.approver)} at ${approval.time}`,
     );
   }
   out.push(
@@ -32,7 +32,7 @@ export function renderReportMarkdown(run: RunSnapshot): string {
   for (const [name, s] of Object.entries(run.services)) {
     const result = s.result === 'pending' || s.result === 'running' ? s.result : RESULT_WORDS[s.result];
     out.push(
-      `| \`${name}\` | \`${s.stage}\` | ${result} | ${s.attempts} | ${formatElapsed(s.duration_ms)} | ${escape(s.reason ?? '')} |`,
+      `| \`${name}\` | \`${s.stage}\` | ${result} | ${s.attempts} | ${formatElapsed(s.duration_ms)} | ${escapeCell(s.reason ?? '')} |`,
     );
   }
   out.push('', '## Timeline', '', '```mermaid', renderGantt(run), '```', '');
@@ -66,6 +66,6 @@ export function renderGantt(run: RunSnapshot): string {
   return lines.join('\n');
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ').replace(/</g, '&lt;');
 }

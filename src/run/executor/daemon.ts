@@ -30,7 +30,11 @@ export type SpawnResult = { ok: true; daemon: Daemon } | { ok: false; record: Co
  */
 export async function spawnDaemon(
   spec: CommandSpec,
-  files: { logFile: string; pidFile: string },
+  files: {
+    logFile: string;
+    pidFile: string /** Secret values to keep out of the log file. */;
+    redact?: readonly string[];
+  },
 ): Promise<SpawnResult> {
   const startedAt = Date.now();
   const failed = (message: string): SpawnResult => ({
@@ -67,6 +71,7 @@ export async function spawnDaemon(
   const launched = await launcher().launchDaemon(
     { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
     files.logFile,
+    files.redact ?? [],
   );
   if (!launched.ok) {
     // The working directory was fine a moment ago; it is looked at again in case that failed.

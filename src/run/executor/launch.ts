@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { Redactor, StreamRedactor } from '../redact.js';
 import type { Stream } from './types.js';
 
 /**
@@ -38,8 +39,11 @@ export type DaemonLaunch =
 
 export interface Launcher {
   launch(request: LaunchRequest, onChunk: OnChunk): Promise<LaunchResult>;
-  /** Starts a daemon whose output is appended to `logFile` (created 0600). */
-  launchDaemon(request: LaunchRequest, logFile: string): Promise<DaemonLaunch>;
+  /**
+   * Starts a daemon whose output is appended to `logFile` (created 0600). With `redact`, its
+   * output goes through a relay that replaces those values on the way (see relayOutput).
+   */
+  launchDaemon(request: LaunchRequest, logFile: string, redact?: readonly string[]): Promise<DaemonLaunch>;
 }
 
 /** How long output is still read after a process exits, from what it left running. */
@@ -47,14 +51,21 @@ export const OUTPUT_DRAIN_MS = 1000;
 
 /** Launches with `child_process.spawn` in this process. */
 export const directLauncher: Launcher = {
-  launchDaemon: (request, logFile) => launchDaemonDirectly(request, logFile),
+  launchDaemon: (request, logFile, redact) => launchDaemonDirectly(request, logFile, redact ?? []),
   async launch(request, onChunk) {
-    const child = spawn(request.file, request.args, {
-      cwd: request.cwd,
-      env: request.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(request.file, request.args, {
+        cwd: request.cwd,
+        env: request.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // spawn throws at once for some bad input (a NUL byte, a cwd that is a file).
+      const e = error as NodeJS.ErrnoException;
+      return { ok: false, code: e.code, message: e.message };
+    }
     const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', (e: NodeJS.ErrnoException) => resolve(e));
@@ -100,20 +111,30 @@ export const directLauncher: Launcher = {
 };
 
 /** Starts a daemon from this process (see Launcher.launchDaemon). */
-async function launchDaemonDirectly(request: LaunchRequest, logFile: string): Promise<DaemonLaunch> {
-  const fd = openSync(logFile, 'a', 0o600);
+async function launchDaemonDirectly(
+  request: LaunchRequest,
+  logFile: string,
+  redact: readonly string[],
+): Promise<DaemonLaunch> {
+  const relay = redact.length > 0;
   let child: ReturnType<typeof spawn>;
   try {
-    // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
-    // whoever started it has gone.
-    child = spawn(request.file, request.args, {
-      cwd: request.cwd,
-      env: request.env,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
+    const fd = openSync(logFile, 'a', 0o600);
+    try {
+      // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
+      // whoever started it has gone. Only output that must be redacted goes through pipes.
+      child = spawn(request.file, request.args, {
+        cwd: request.cwd,
+        env: request.env,
+        detached: true,
+        stdio: relay ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return { ok: false, code: e.code, message: e.message };
   }
   const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
@@ -121,11 +142,46 @@ async function launchDaemonDirectly(request: LaunchRequest, logFile: string): Pr
   });
   if (error || child.pid === undefined)
     return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
+  if (relay) relayOutput(child, logFile, redact);
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
   });
   child.unref();
   return { ok: true, pid: child.pid, exited };
+}
+
+let relays = 0;
+const relaysDone: (() => void)[] = [];
+
+/**
+ * Copies a daemon's output to its log file, secrets replaced on the way (SPEC section 5). The
+ * relay lives in the spawner helper, which stays up after restore exits for as long as a daemon
+ * it relays for keeps its output open.
+ */
+function relayOutput(child: ReturnType<typeof spawn>, logFile: string, redact: readonly string[]): void {
+  const file = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+  const redactor = new Redactor(redact);
+  relays += 1;
+  let open = 2;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    const out = new StreamRedactor(redactor, (text) => file.write(text));
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => out.push(text));
+    stream.once('close', () => {
+      out.end();
+      open -= 1;
+      if (open > 0) return;
+      file.end(() => {
+        relays -= 1;
+        if (relays === 0) for (const done of relaysDone.splice(0)) done();
+      });
+    });
+  }
+}
+
+/** Resolves once no daemon output is being relayed. */
+export function relaysFinished(): Promise<void> {
+  return relays === 0 ? Promise.resolve() : new Promise((resolve) => relaysDone.push(resolve));
 }
 
 let current: Launcher = directLauncher;

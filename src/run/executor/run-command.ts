@@ -50,18 +50,28 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   if (options.signal?.aborted)
     return record({ failure: 'interrupted', message: 'interrupted before it started' });
 
+  const unusable = argumentProblem(argv, spec) ?? (await checkDirectoryOnce(spec.cwd));
+  if (unusable) return record({ failure: 'spawn-error', message: unusable });
+
   const onLine = options.onLine;
   const splitters = {
     stdout: new LineSplitter((line) => onLine?.('stdout', line)),
     stderr: new LineSplitter((line) => onLine?.('stderr', line)),
   };
-  const launched = await launcher().launch(
-    { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
-    (stream, chunk) => splitters[stream].push(chunk),
-  );
+  const launched = await launcher()
+    .launch(
+      { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
+      (stream, chunk) => splitters[stream].push(chunk),
+    )
+    // spawn throws rather than emits for some errors (ENOTDIR, invalid arguments).
+    .catch((error: NodeJS.ErrnoException) => ({
+      ok: false as const,
+      code: error.code,
+      message: error.message,
+    }));
   if (!launched.ok) {
-    // spawn says ENOENT (or EACCES, ENOTDIR) for an unusable working directory too: the
-    // directory is looked at only now, rather than paying a stat for every command.
+    // A working directory that was fine when first used may have gone since: spawn says ENOENT
+    // for that too, so the directory is looked at again before blaming the program.
     const message = (await checkDirectory(spec.cwd)) ?? spawnErrorMessage(argv[0] ?? '', launched);
     return record({ failure: 'spawn-error', message });
   }
@@ -135,6 +145,29 @@ export function commandEnv(extra: Record<string, string>): NodeJS.ProcessEnv | u
   if (Object.keys(extra).length === 0) return undefined;
   baseEnv ??= { ...process.env };
   return { ...baseEnv, ...extra };
+}
+
+/** Why a command cannot even be handed to spawn: a NUL byte, which no C string can carry. */
+function argumentProblem(argv: string[], spec: CommandSpec): string | undefined {
+  if (argv.length === 0 || argv[0] === '') return 'no command to run';
+  if (argv.some((arg) => arg.includes('\0'))) return 'an argument contains a NUL byte';
+  for (const [name, value] of Object.entries(spec.env)) {
+    if (name.includes('\0') || value.includes('\0'))
+      return `environment variable ${name} contains a NUL byte`;
+  }
+  if (spec.cwd.includes('\0')) return 'the working directory contains a NUL byte';
+  return undefined;
+}
+
+/** Working directories already found usable: each is looked at once per process, not per command. */
+const usableDirs = new Set<string>();
+
+/** checkDirectory, remembering directories that were fine (one stat per directory, not per command). */
+async function checkDirectoryOnce(dir: string): Promise<string | undefined> {
+  if (usableDirs.has(dir)) return undefined;
+  const problem = await checkDirectory(dir);
+  if (!problem) usableDirs.add(dir);
+  return problem;
 }
 
 /** Why `dir` cannot be a working directory, or undefined when it can. */

@@ -1,17 +1,21 @@
-import { directLauncher, type Launched } from './launch.js';
+import { directLauncher, type Launched, relaysFinished } from './launch.js';
 import type { SpawnerReply, SpawnerRequest } from './spawner-protocol.js';
 
 /**
  * The spawner helper: a small process that starts commands for `restore apply` and relays their
  * output. Forking from it costs what forking from a fresh Node does, however much memory restore
- * holds, and restore's own thread never blocks in fork. It exits when restore goes away; signals
- * are restore's business (it stops process groups itself).
+ * holds, and restore's own thread never blocks in fork. It also relays, redacted, the output of
+ * daemons of plans with secrets. It exits when restore goes away and no such relay is left;
+ * signals are restore's business (it stops process groups itself).
  */
 const send = process.send?.bind(process);
 if (!send) process.exit(2);
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});
-process.on('disconnect', () => process.exit(0));
+// When restore is gone, the helper stays only while it relays a daemon's (redacted) output.
+process.on('disconnect', () => {
+  void relaysFinished().then(() => process.exit(0));
+});
 
 const running = new Set<Launched>();
 // Output sent but not yet processed by restore. Past the high mark every command is paused
@@ -23,7 +27,7 @@ const LOW = 512 * 1024;
 
 function reply(message: SpawnerReply, bytes = 0): void {
   // restore may be gone already; the callback takes the error, and disconnect ends this process.
-  send!(message, undefined, {}, () => {});
+  if (process.connected) send!(message, undefined, {}, () => {});
   unacked += bytes;
   if (!paused && unacked > HIGH) {
     paused = true;
@@ -46,7 +50,7 @@ process.on('message', async (request: SpawnerRequest) => {
   }
   const { id } = request;
   if (request.t === 'daemon') {
-    const daemon = await directLauncher.launchDaemon(request, request.logFile);
+    const daemon = await directLauncher.launchDaemon(request, request.logFile, request.redact);
     if (!daemon.ok) {
       reply({ t: 'error', id, code: daemon.code, message: daemon.message });
       return;

@@ -34,6 +34,11 @@ export class SpawnerLauncher implements Launcher {
   readonly #pending = new Map<number, Pending>();
   #child: ChildProcess | undefined;
   #ready = false;
+  #markBooted: () => void = () => {};
+  /** Resolves when the helper is ready, or gone. */
+  readonly #booted = new Promise<void>((resolve) => {
+    this.#markBooted = resolve;
+  });
   #next = 0;
   /** Output processed since the last acknowledgement. */
   #processed = 0;
@@ -60,9 +65,24 @@ export class SpawnerLauncher implements Launcher {
     });
   }
 
-  launchDaemon(request: LaunchRequest, logFile: string): Promise<DaemonLaunch> {
+  async launchDaemon(
+    request: LaunchRequest,
+    logFile: string,
+    redact: readonly string[] = [],
+  ): Promise<DaemonLaunch> {
+    // Redacted output must outlive restore: only the helper can relay it. Wait for it to boot.
+    if (redact.length > 0 && !this.#ready && this.#child?.connected) await this.#booted;
     const child = this.#child;
-    if (!this.#ready || !child?.connected) return directLauncher.launchDaemon(request, logFile);
+    if (!this.#ready || !child?.connected) {
+      if (redact.length > 0) {
+        return {
+          ok: false,
+          code: undefined,
+          message: 'the log relay (spawner helper) is not running, so its output could not be redacted',
+        };
+      }
+      return directLauncher.launchDaemon(request, logFile);
+    }
     const id = this.#next++;
     return new Promise((started) => {
       this.#pending.set(id, {
@@ -72,7 +92,7 @@ export class SpawnerLauncher implements Launcher {
             result.ok ? { ok: true, pid: result.process.pid, exited: result.process.finished } : result,
           ),
       });
-      child.send({ t: 'daemon', logFile, ...request, id } satisfies SpawnerRequest);
+      child.send({ t: 'daemon', logFile, redact, ...request, id } satisfies SpawnerRequest);
     });
   }
 
@@ -88,13 +108,18 @@ export class SpawnerLauncher implements Launcher {
 
   /** Lets the helper go (it exits when the channel closes). */
   close(): void {
-    if (this.#child?.connected) this.#child.disconnect();
+    const child = this.#child;
     this.#child = undefined;
+    if (!child) return;
+    if (child.connected) child.disconnect();
+    // It may stay up relaying daemon output; restore must not wait for it.
+    child.unref();
   }
 
   #receive(message: SpawnerReply): void {
     if (message.t === 'ready') {
       this.#ready = true;
+      this.#markBooted();
       return;
     }
     const pending = this.#pending.get(message.id);
@@ -134,6 +159,7 @@ export class SpawnerLauncher implements Launcher {
   #lost(): void {
     this.#child = undefined;
     this.#ready = false;
+    this.#markBooted();
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
       if (pending.exit) pending.exit({ exitCode: null, signal: 'SIGKILL' });

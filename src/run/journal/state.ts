@@ -37,7 +37,7 @@ const num = (value: unknown) => (typeof value === 'number' ? value : 0);
 /** Replays a journal's lines into the state of its run; undefined when it never started. */
 export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
   const first = lines[0];
-  if (!first || first.event !== 'run.started') return undefined;
+  if (first?.event !== 'run.started') return undefined;
   const snapshot: RunSnapshot = {
     run: first.run,
     plan: str(first.plan),
