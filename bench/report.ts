@@ -64,6 +64,8 @@ export function renderText(report: BenchReport): string {
 function value(result: BenchResult, figure: number | undefined): string {
   if (figure === undefined) return '-';
   if (result.unit === 'MiB') return `${figure.toFixed(1)} MiB`;
+  if (result.unit === 'count') return String(figure);
+  if (result.unit === 'us') return `${figure.toFixed(1)} µs`;
   return result.unit === 'ms' ? `${figure.toFixed(1)} ms` : `${figure.toFixed(2)}x`;
 }
 

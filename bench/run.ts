@@ -7,6 +7,7 @@ import { applyMemory } from './apply-memory.js';
 import { applyOverhead } from './apply-overhead.js';
 import { applyTiming } from './apply-timing.js';
 import { coldStart } from './cold-start.js';
+import { durability } from './durability.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
 import type { BenchContext, BenchResult, Section } from './section.js';
@@ -18,7 +19,14 @@ import type { BenchContext, BenchResult, Section } from './section.js';
  */
 
 /** Every section, in the order they run. A new section is one file plus one line here. */
-const SECTIONS: readonly Section[] = [planModel, coldStart, applyOverhead, applyTiming, applyMemory];
+const SECTIONS: readonly Section[] = [
+  planModel,
+  coldStart,
+  applyOverhead,
+  applyTiming,
+  applyMemory,
+  durability,
+];
 
 const DEFAULT_RUNS = 7;
 

@@ -28,7 +28,7 @@ export interface Target {
 export interface BenchResult {
   section: string;
   name: string;
-  unit: 'ms' | 'ratio' | 'MiB';
+  unit: 'ms' | 'us' | 'ratio' | 'MiB' | 'count';
   median: number;
   /** Absent for derived figures such as a ratio of medians. */
   min?: number;

@@ -1,5 +1,6 @@
 import type { LoadedPlan } from '../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../plan/model.js';
+import { adoptDaemon } from './adopt.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from './events.js';
 import { directLauncher, type Launcher, useLauncher } from './executor/launch.js';
@@ -203,6 +204,10 @@ async function restoreOrReverify(
       });
       return { result: 'healthy', attempts: before.attempts, durationMs: before.duration_ms, pid: null };
     }
+  }
+  if (before?.result === 'running') {
+    const adopted = await adoptDaemon(service, before.attempts, context);
+    if (adopted) return adopted;
   }
   return restoreService(service, context);
 }

@@ -331,6 +331,30 @@ describe('SPEC 5 resume', () => {
     expect((await runCli(['audit', 'verify', journal(dir).file])).code).toBe(EXIT.ok);
   });
 
+  it('a daemon still starting when restore was killed is adopted on resume, not started twice', async () => {
+    const dir = workDir();
+    const [port] = await freePorts(1);
+    const record = join(dir, 'record.txt');
+    plan(dir, {
+      slowpoke: {
+        start: daemon('--name', 'slowpoke', '--record', record, '--delay', 1500, '--listen', port!),
+        health: tcp(port!),
+      },
+    });
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    await eventually(() => starts(dir, 'slowpoke') === 1, 'the daemon to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    expect(starts(dir, 'slowpoke')).toBe(1);
+    const events = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; resumed?: boolean });
+    expect(events.find((e) => e.event === 'service.healthy')).toMatchObject({ resumed: true });
+  });
+
   it('refuses to resume a run whose plan changed, unless --force', async () => {
     const dir = workDir();
     plan(dir, { a: { start: 'false' } });

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { launcher } from './launch.js';
@@ -32,7 +32,8 @@ export async function spawnDaemon(
   spec: CommandSpec,
   files: {
     logFile: string;
-    pidFile: string /** Secret values to keep out of the log file. */;
+    pidFile: string;
+    /** Secret values to keep out of the log file. */
     redact?: readonly string[];
   },
 ): Promise<SpawnResult> {
@@ -70,8 +71,7 @@ export async function spawnDaemon(
   }
   const launched = await launcher().launchDaemon(
     { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
-    files.logFile,
-    files.redact ?? [],
+    { logFile: files.logFile, pidFile: files.pidFile, redact: files.redact ?? [] },
   );
   if (!launched.ok) {
     // The working directory was fine a moment ago; it is looked at again in case that failed.
@@ -79,13 +79,6 @@ export async function spawnDaemon(
   }
 
   const pid = launched.pid;
-  try {
-    writeFileSync(files.pidFile, `${pid}\n`, { mode: 0o600 });
-  } catch (error) {
-    // A daemon that nothing could find again to stop must not be left running.
-    await terminateGroup(pid, 1000);
-    return failed(`cannot write pid file ${files.pidFile}: ${errorCode(error)}`);
-  }
   let gone = false;
   const exited = launched.exited.then((status) => {
     gone = true;

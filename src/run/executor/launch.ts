@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, openSync } from 'node:fs';
+import { closeSync, createWriteStream, openSync, writeFileSync } from 'node:fs';
 import { Redactor, StreamRedactor } from '../redact.js';
 import type { Stream } from './types.js';
 
@@ -32,6 +32,13 @@ export type OnChunk = (stream: Stream, chunk: Buffer) => void;
 
 export type ExitStatus = { exitCode: number | null; signal: string | null };
 
+export interface DaemonFiles {
+  logFile: string;
+  pidFile: string;
+  /** Secret values to keep out of the log file. */
+  redact: readonly string[];
+}
+
 /** A daemon as launched: running detached, writing to its log file. */
 export type DaemonLaunch =
   | { ok: true; pid: number; exited: Promise<ExitStatus> }
@@ -40,10 +47,11 @@ export type DaemonLaunch =
 export interface Launcher {
   launch(request: LaunchRequest, onChunk: OnChunk): Promise<LaunchResult>;
   /**
-   * Starts a daemon whose output is appended to `logFile` (created 0600). With `redact`, its
-   * output goes through a relay that replaces those values on the way (see relayOutput).
+   * Starts a daemon whose output is appended to its log file (created 0600) and whose pid is
+   * written to its pid file (0600) the moment it exists. With `redact`, its output goes through a
+   * relay that replaces those values on the way (see relayOutput).
    */
-  launchDaemon(request: LaunchRequest, logFile: string, redact?: readonly string[]): Promise<DaemonLaunch>;
+  launchDaemon(request: LaunchRequest, files: DaemonFiles): Promise<DaemonLaunch>;
 }
 
 /** How long output is still read after a process exits, from what it left running. */
@@ -51,7 +59,7 @@ export const OUTPUT_DRAIN_MS = 1000;
 
 /** Launches with `child_process.spawn` in this process. */
 export const directLauncher: Launcher = {
-  launchDaemon: (request, logFile, redact) => launchDaemonDirectly(request, logFile, redact ?? []),
+  launchDaemon: (request, files) => launchDaemonDirectly(request, files),
   async launch(request, onChunk) {
     let child: ReturnType<typeof spawn>;
     try {
@@ -110,12 +118,12 @@ export const directLauncher: Launcher = {
   },
 };
 
+/** The launch error code of a daemon whose pid file could not be written (it was stopped again). */
+export const PID_FILE_ERROR = 'EPIDFILE';
+
 /** Starts a daemon from this process (see Launcher.launchDaemon). */
-async function launchDaemonDirectly(
-  request: LaunchRequest,
-  logFile: string,
-  redact: readonly string[],
-): Promise<DaemonLaunch> {
+async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles): Promise<DaemonLaunch> {
+  const { logFile, pidFile, redact } = files;
   const relay = redact.length > 0;
   let child: ReturnType<typeof spawn>;
   try {
@@ -135,6 +143,18 @@ async function launchDaemonDirectly(
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     return { ok: false, code: e.code, message: e.message };
+  }
+  // The pid is on disk before anything else happens: were restore killed right now, a resumed
+  // run finds (and adopts) this daemon instead of starting a second one next to it.
+  if (child.pid !== undefined) {
+    try {
+      writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
+    } catch (error) {
+      // A daemon that nothing could find again to stop must not be left running.
+      process.kill(-child.pid, 'SIGKILL');
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return { ok: false, code: PID_FILE_ERROR, message: `cannot write pid file ${pidFile}: ${code}` };
+    }
   }
   const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
-import { launcher } from './launch.js';
+import { launcher, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
 import type { CommandFailure, CommandRecord, CommandSpec, OutputListener } from './types.js';
@@ -130,6 +130,8 @@ export function spawnErrorMessage(
       return `permission denied: ${program}`;
     case 'ENOEXEC':
       return `not an executable: ${program}`;
+    case PID_FILE_ERROR:
+      return error.message;
     default:
       return `could not start ${program}: ${error.message}`;
   }

@@ -50,7 +50,7 @@ process.on('message', async (request: SpawnerRequest) => {
   }
   const { id } = request;
   if (request.t === 'daemon') {
-    const daemon = await directLauncher.launchDaemon(request, request.logFile, request.redact);
+    const daemon = await directLauncher.launchDaemon(request, request.files);
     if (!daemon.ok) {
       reply({ t: 'error', id, code: daemon.code, message: daemon.message });
       return;

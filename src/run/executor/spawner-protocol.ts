@@ -1,10 +1,10 @@
-import type { LaunchRequest } from './launch.js';
+import type { DaemonFiles, LaunchRequest } from './launch.js';
 import type { Stream } from './types.js';
 
 /** Messages between restore and its spawner helper (advanced serialization: Buffers as they are). */
 export type SpawnerRequest =
   | ({ t: 'spawn' } & LaunchRequest & { id: number })
-  | ({ t: 'daemon'; logFile: string; redact: readonly string[] } & LaunchRequest & { id: number })
+  | ({ t: 'daemon'; files: DaemonFiles } & LaunchRequest & { id: number })
   | { t: 'ack'; bytes: number };
 
 /** restore acknowledges output it has processed in steps of this many bytes. */

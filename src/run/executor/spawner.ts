@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  type DaemonFiles,
   type DaemonLaunch,
   directLauncher,
   type Launcher,
@@ -65,11 +66,8 @@ export class SpawnerLauncher implements Launcher {
     });
   }
 
-  async launchDaemon(
-    request: LaunchRequest,
-    logFile: string,
-    redact: readonly string[] = [],
-  ): Promise<DaemonLaunch> {
+  async launchDaemon(request: LaunchRequest, files: DaemonFiles): Promise<DaemonLaunch> {
+    const { redact } = files;
     // Redacted output must outlive restore: only the helper can relay it. Wait for it to boot.
     if (redact.length > 0 && !this.#ready && this.#child?.connected) await this.#booted;
     const child = this.#child;
@@ -81,7 +79,7 @@ export class SpawnerLauncher implements Launcher {
           message: 'the log relay (spawner helper) is not running, so its output could not be redacted',
         };
       }
-      return directLauncher.launchDaemon(request, logFile);
+      return directLauncher.launchDaemon(request, files);
     }
     const id = this.#next++;
     return new Promise((started) => {
@@ -92,7 +90,7 @@ export class SpawnerLauncher implements Launcher {
             result.ok ? { ok: true, pid: result.process.pid, exited: result.process.finished } : result,
           ),
       });
-      child.send({ t: 'daemon', logFile, redact, ...request, id } satisfies SpawnerRequest);
+      child.send({ t: 'daemon', files, ...request, id } satisfies SpawnerRequest);
     });
   }
 
