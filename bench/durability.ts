@@ -66,7 +66,9 @@ interface KillOutcome {
 async function killAndResume(context: BenchContext, fixture: string, seed: number): Promise<KillOutcome> {
   const dir = mkdtempSync(join(context.tmpDir, `kill-${seed}-`));
   const record = join(dir, 'record.txt');
-  const base = 30000 + ((seed * 37) % 300) * 100;
+  // Below the ephemeral range (32768 and up on Linux): a port picked there can be taken at any
+  // moment by some connection's local end, and the daemon would fail with EADDRINUSE.
+  const base = 20000 + ((seed * 37) % 120) * 100;
   const services: Record<string, unknown> = {};
   for (let i = 0; i < SERVICES; i++) {
     const port = base + i;
