@@ -14,6 +14,7 @@ export const CODES = [
   'dependency-cycle',
   'stage-order',
   'unknown-stage',
+  'unknown-host',
   'missing-stage',
   'unset-variable',
   'file-too-large',

@@ -5,16 +5,18 @@ import { err, ok } from '../util/result.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostic.js';
 import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
-import type { ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
+import type { ResolvedHost, ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
 import { parseYaml, parseYamlFast } from './parse.js';
-import { type RawDefaults, type ResolveContext, resolveService } from './resolve.js';
+import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
 import {
   Check,
   Defaults,
   HealthTiming,
+  Host,
   type RawCheck,
   type RawHealth,
   type RawHealthTiming,
+  type RawHost,
   type RawPlan,
   type RawService,
   Service,
@@ -103,9 +105,11 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     lookup,
     secrets,
     mode: 'real',
-    report: (path, code, message, hint) => sink.report(path, code, `${formatPath(path)}: ${message}`, hint),
+    report: (path, code, message, hint, target) =>
+      sink.report(path, code, `${formatPath(path)}: ${message}`, hint, target),
     defaults: typed?.defaults ?? lenientDefaults(data),
   };
+  const hosts = resolveHostsIn(typed ? (typed.hosts ?? {}) : lenientHosts(data), real);
   const services = typed ? typed.services : lenientServices(data);
   const resolved: Record<string, ResolvedService> = {};
   for (const [name, raw] of Object.entries(services)) {
@@ -115,12 +119,13 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
       structure.stageOf.get(name) ?? '',
       structure.deps.get(name) ?? [],
       real,
+      (raw.host !== undefined ? hosts[raw.host] : undefined) ?? null,
     );
   }
   if (sink.count > 0 || !typed) return undefined;
 
   const stages = buildStages(typed, structure);
-  const plan = assemble(typed, stages, resolved);
+  const plan = assemble(typed, stages, hosts, resolved);
   // The display form and its digest are computed on first use: `validate` never needs them.
   // Without secrets, what is shown is exactly what runs.
   let display: { plan: ResolvedPlan; digest: string } | undefined;
@@ -128,6 +133,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     if (!display && secrets.size === 0) display = { plan, digest: planDigest(plan) };
     if (!display) {
       const context: ResolveContext = { ...real, mode: 'display', report: () => {} };
+      const shownHosts = resolveHostsIn(typed.hosts ?? {}, context);
       const services: Record<string, ResolvedService> = {};
       for (const [name, raw] of Object.entries(typed.services)) {
         services[name] = resolveService(
@@ -136,9 +142,10 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
           structure.stageOf.get(name)!,
           structure.deps.get(name)!,
           context,
+          raw.host !== undefined ? shownHosts[raw.host]! : null,
         );
       }
-      const plan = assemble(typed, stages, services);
+      const plan = assemble(typed, stages, shownHosts, services);
       display = { plan, digest: planDigest(plan) };
     }
     return display;
@@ -160,6 +167,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
 function assemble(
   raw: RawPlan,
   stages: ResolvedStage[],
+  hosts: Record<string, ResolvedHost>,
   services: Record<string, ResolvedService>,
 ): ResolvedPlan {
   return {
@@ -168,6 +176,7 @@ function assemble(
     description: raw.description ?? null,
     secrets: raw.secrets ?? [],
     stages,
+    hosts,
     services,
   };
 }
@@ -218,6 +227,16 @@ function lenientServices(data: unknown): RawPlan['services'] {
     const parsed = Service.safeParse(value);
     if (parsed.success) out[name] = parsed.data;
     else if (isRecord(value)) out[name] = lenientObject(Service, value) as RawService;
+  }
+  return out;
+}
+
+function lenientHosts(data: unknown): Record<string, RawHost> {
+  const out: Record<string, RawHost> = {};
+  if (!isRecord(data) || !isRecord(data.hosts)) return out;
+  for (const [name, value] of Object.entries(data.hosts)) {
+    const parsed = Host.safeParse(value);
+    if (parsed.success) out[name] = parsed.data;
   }
   return out;
 }

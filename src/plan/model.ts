@@ -53,8 +53,24 @@ export interface ResolvedHealth {
   success_threshold: number;
 }
 
+/** A remote host (SPEC section 6); its services run over the system's OpenSSH client. */
+export interface ResolvedHost {
+  name: string;
+  address: string;
+  /** Null: ssh decides (ssh_config, then the local user name). */
+  user: string | null;
+  port: number;
+  /** As written (`~/` is expanded when ssh runs); null: ssh's own identities. */
+  identity_file: string | null;
+  concurrency: number | null;
+  /** Passed as `-o Key=Value`, in the order written. */
+  ssh_options: Record<string, string>;
+}
+
 export interface ResolvedService {
   name: string;
+  /** Name of the host its commands run on; null: this machine. */
+  host: string | null;
   stage: string;
   description: string | null;
   depends_on: string[];
@@ -87,6 +103,7 @@ export interface ResolvedPlan {
   description: string | null;
   secrets: string[];
   stages: ResolvedStage[];
+  hosts: Record<string, ResolvedHost>;
   services: Record<string, ResolvedService>;
 }
 
@@ -105,4 +122,5 @@ export const BUILTIN = {
   },
   http: { method: 'GET', status: '2xx' },
   tcpHost: '127.0.0.1',
+  sshPort: 22,
 } as const;

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import type { Code } from './codes.js';
 import { splitCommandLine } from './command-line.js';
+import { resolveHosts } from './hosts.js';
 import { parseTemplate, renderTemplate, type Template, unsetVariables } from './interpolate.js';
 import type { PathSegment } from './locate.js';
 import {
@@ -9,6 +10,7 @@ import {
   type ResolvedCheck,
   type ResolvedCommand,
   type ResolvedHealth,
+  type ResolvedHost,
   type ResolvedService,
 } from './model.js';
 import type { Defaults } from './schema.js';
@@ -18,14 +20,22 @@ import {
   type RawCommand,
   type RawEnv,
   type RawHealthTiming,
+  type RawHost,
   type RawService,
   type RawStartCommand,
 } from './schema.js';
+import type { Target } from './sink.js';
 
 export type RawDefaults = z.infer<typeof Defaults>;
 
 /** Reports a problem at a data path; a no-op when resolving a second time for display. */
-export type Report = (path: readonly PathSegment[], code: Code, message: string, hint?: string) => void;
+export type Report = (
+  path: readonly PathSegment[],
+  code: Code,
+  message: string,
+  hint?: string,
+  target?: Target,
+) => void;
 
 /**
  * How strings are rendered: `real` substitutes every variable (what runs), `display` writes
@@ -42,6 +52,8 @@ export interface ResolveContext {
 interface Inherited {
   env: Record<string, string>;
   cwd: string | null;
+  /** The host the service runs on: tcp and http checks default to its address. */
+  host: ResolvedHost | null;
 }
 
 /** Resolves one service that passed the schema: defaults applied, commands split, variables substituted. */
@@ -51,6 +63,7 @@ export function resolveService(
   stage: string,
   deps: string[],
   ctx: ResolveContext,
+  host: ResolvedHost | null = null,
 ): ResolvedService {
   const base: PathSegment[] = ['services', name];
   const r = new Resolver(ctx);
@@ -62,9 +75,10 @@ export function resolveService(
       : defaults.cwd !== undefined
         ? r.text(['defaults', 'cwd'], defaults.cwd)
         : null;
-  const inherited: Inherited = { env, cwd };
+  const inherited: Inherited = { env, cwd, host };
   return {
     name,
+    host: host?.name ?? null,
     stage,
     description: raw.description ?? null,
     depends_on: deps,
@@ -83,6 +97,19 @@ export function resolveService(
     stop: raw.stop === undefined ? null : r.command([...base, 'stop'], raw.stop, inherited, false),
     health: r.health(base, raw, inherited),
   };
+}
+
+/** The plan's hosts, checked and resolved in the context's mode (see hosts.ts). */
+export function resolveHostsIn(
+  raw: Record<string, RawHost>,
+  ctx: ResolveContext,
+): Record<string, ResolvedHost> {
+  const r = new Resolver(ctx);
+  return resolveHosts(
+    raw,
+    (path, value) => r.text(path, value),
+    (path, code, message, hint, key) => ctx.report(path, code, message, hint, key ? 'key' : undefined),
+  );
 }
 
 class Resolver {
@@ -245,7 +272,7 @@ class Resolver {
     }
     if (item.http) {
       const http = item.http;
-      const url = this.text([...path, 'http', 'url'], http.url);
+      const url = onHost(this.text([...path, 'http', 'url'], http.url), inherited.host);
       if (this.ctx.mode === 'real') this.checkUrl([...path, 'http', 'url'], url);
       if (http.body_matches !== undefined)
         this.checkRegex([...path, 'http', 'body_matches'], http.body_matches);
@@ -267,7 +294,9 @@ class Resolver {
     }
     if (item.tcp) {
       const host =
-        item.tcp.host === undefined ? BUILTIN.tcpHost : this.text([...path, 'tcp', 'host'], item.tcp.host);
+        item.tcp.host !== undefined
+          ? this.text([...path, 'tcp', 'host'], item.tcp.host)
+          : (inherited.host?.address ?? BUILTIN.tcpHost);
       return { kind: 'tcp', host, port: this.port([...path, 'tcp', 'port'], item.tcp.port) };
     }
     const exec = item.exec as RawCommand;
@@ -299,7 +328,9 @@ class Resolver {
         path,
         'invalid-value',
         `${JSON.stringify(url)} is not an http:// or https:// URL`,
-        parsed ? undefined : 'for example "http://127.0.0.1:8080/healthz"',
+        parsed
+          ? undefined
+          : 'for example "http://127.0.0.1:8080/healthz"; a service with a `host` may write ":8080/healthz"',
       );
     }
   }
@@ -311,4 +342,15 @@ class Resolver {
       this.ctx.report(path, 'invalid-value', `not a valid regular expression: ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * On a service with a host, an http URL may leave out scheme and host (":8080/healthz",
+ * "/healthz"): it is then http:// on the host's address (SPEC section 6).
+ */
+function onHost(url: string, host: ResolvedHost | null): string {
+  if (host === null || !(url.startsWith(':') || url.startsWith('/'))) return url;
+  const address =
+    host.address.includes(':') && !host.address.startsWith('[') ? `[${host.address}]` : host.address;
+  return `http://${address}${url}`;
 }

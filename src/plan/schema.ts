@@ -153,7 +153,33 @@ export const Stage = z.strictObject({
   concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
 });
 
+const SshOptionValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const Host = z.strictObject({
+  address: z.string().min(1).meta({ description: 'Host name or IP address to connect to.' }),
+  user: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Remote user; default: ssh decides (ssh_config, $USER).' }),
+  port: z.int().min(1).max(65535).optional().meta({ description: 'SSH port. Default 22.' }),
+  identity_file: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'Private key file; `~/` is the home directory of the user running restore.' }),
+  concurrency: Count(1, 'At most this many services of this host in flight at once.').optional(),
+  ssh_options: z.record(z.string().min(1), SshOptionValue).optional().meta({
+    description:
+      'ssh_config options passed as `-o Key=Value`, e.g. { StrictHostKeyChecking: yes }. `ControlMaster: no` turns connection reuse off.',
+  }),
+});
+
 export const Service = z.strictObject({
+  host: z
+    .string()
+    .optional()
+    .meta({ description: 'Name of a host under `hosts:`; its commands and exec checks run there over SSH.' }),
   stage: z
     .string()
     .optional()
@@ -185,6 +211,10 @@ export const Plan = z
       .meta({ description: 'Environment variables whose values must never appear in any output.' }),
     defaults: Defaults.optional(),
     stages: z.array(Stage).min(1).optional(),
+    hosts: z
+      .record(Name, Host)
+      .optional()
+      .meta({ description: 'Remote hosts reached with the system OpenSSH client (SPEC section 6).' }),
     services: z
       .record(Name, Service)
       .refine((services) => Object.keys(services).length > 0, {
@@ -199,6 +229,7 @@ export const Plan = z
 
 export type RawPlan = z.infer<typeof Plan>;
 export type RawService = z.infer<typeof Service>;
+export type RawHost = z.infer<typeof Host>;
 export type RawCommand = z.infer<typeof Command>;
 export type RawStartCommand = z.infer<typeof StartCommand>;
 export type RawCheck = z.infer<typeof Check>;

@@ -30,6 +30,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   const names = Object.keys(services);
   const nameSet = new Set(names);
   const declared = declaredStages(plan.stages, sink);
+  const hostNames = isRecord(plan.hosts) ? Object.keys(plan.hosts) : [];
   const stageIndex = new Map(declared?.map((name, index) => [name, index]) ?? []);
   const deps = new Map<string, string[]>();
   const stageOf = new Map<string, string>();
@@ -41,6 +42,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
       continue;
     }
     checkStage(name, service, declared, stageIndex, stageOf, sink);
+    checkHost(name, service, hostNames, sink);
     deps.set(name, checkDependencies(name, service, nameSet, names, sink));
   }
 
@@ -128,6 +130,22 @@ function checkStage(
     return;
   }
   stageOf.set(name, stage);
+}
+
+function checkHost(name: string, service: Data, hosts: string[], sink: Sink): void {
+  const host = service.host;
+  if (typeof host !== 'string' || hosts.includes(host)) return; // the schema reports other types
+  const guess = closest(host, hosts);
+  sink.report(
+    ['services', name, 'host'],
+    'unknown-host',
+    `service "${name}" runs on host "${host}", which is not declared under hosts`,
+    guess
+      ? `did you mean "${guess}"?`
+      : hosts.length > 0
+        ? `declared hosts: ${hosts.join(', ')}`
+        : `declare it: \`hosts: { ${host}: { address: ... } }\``,
+  );
 }
 
 function checkDependencies(

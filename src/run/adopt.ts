@@ -16,7 +16,8 @@ export async function adoptDaemon(
   attempts: number,
   context: ServiceContext,
 ): Promise<ServiceOutcome | undefined> {
-  if (!service.start?.daemon) return undefined;
+  // Remote daemons keep their pid files on their host; they are started afresh (see README).
+  if (!service.start?.daemon || service.host !== null) return undefined;
   const pid = livePidFrom(servicePid(context.state, service.name));
   if (pid === undefined) return undefined;
   const started = Date.now();

@@ -8,11 +8,17 @@ import type { RunSnapshot } from './journal/state.js';
 import { JournalWriter } from './journal/writer.js';
 import { probeRound } from './probes/round.js';
 import { Redactor } from './redact.js';
+import { SshHosts } from './remote/ssh.js';
 import { rollBack } from './rollback.js';
 import { openRunLog } from './run-log.js';
 import { runStages } from './scheduler.js';
-import { restoreService, type ServiceContext, type ServiceOutcome } from './service-runner.js';
-import { ensurePlanState, newRunId, runJournal, runLog } from './state-dir.js';
+import {
+  remoteTargetOf,
+  restoreService,
+  type ServiceContext,
+  type ServiceOutcome,
+} from './service-runner.js';
+import { ensurePlanState, newRunId, runJournal, runLog, sshDir } from './state-dir.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -97,19 +103,28 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     });
   }
 
+  // Connections to the plan's hosts are shared for the run and closed at its end.
+  const ssh = Object.keys(plan.hosts).length > 0 ? new SshHosts(plan.hosts, sshDir(state)) : undefined;
   const context: ServiceContext = {
     bus,
     planDir: loaded.dir,
     state,
     signal: request.signal,
     secrets: loaded.secretValues,
+    plan: plan.name,
+    ...(ssh ? { ssh } : {}),
   };
+  const hostCaps = new Map<string, number>();
+  for (const host of Object.values(plan.hosts)) {
+    if (host.concurrency !== null) hostCaps.set(host.name, host.concurrency);
+  }
   const approvedBefore = new Set(resume?.approvals.map((a) => a.stage) ?? []);
   try {
     const outcome = await runStages(plan, {
       bus,
       concurrency: request.concurrency,
       signal: request.signal,
+      hostCaps,
       restore: (service) => restoreOrReverify(service, context, resume),
       // Approvals given earlier in this run hold.
       approve: async (stage) =>
@@ -121,7 +136,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
         ...(resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
         ...outcome.healthyOrder,
       ];
-      for (const name of await rollBack([...new Set(started)], loaded, request.stateDir, bus)) {
+      for (const name of await rollBack([...new Set(started)], loaded, request.stateDir, bus, ssh)) {
         services[name] = { ...services[name]!, result: 'rolled-back' };
       }
     }
@@ -159,6 +174,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
     };
   } finally {
+    await ssh?.close();
     useLauncher(directLauncher);
     journal.close();
     await log.close();
@@ -184,6 +200,7 @@ async function restoreOrReverify(
             timeoutMs: service.health.timeout_ms,
             planDir: context.planDir,
             signal: context.signal,
+            remote: remoteTargetOf(service, context),
           });
     if (context.signal.aborted)
       return { result: 'interrupted', attempts: 0, durationMs: Date.now() - started };

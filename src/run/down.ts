@@ -4,6 +4,10 @@ import { terminateGroup } from './executor/process-group.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
 import { livePidFrom, removePidFile } from './pid-file.js';
+import { stopRemoteDaemon } from './remote/daemon.js';
+import { runRemote } from './remote/run.js';
+import type { SshHosts } from './remote/ssh.js';
+import { remoteTargetOf } from './service-runner.js';
 import { planState, servicePid } from './state-dir.js';
 
 /** How a service was stopped by `restore down`. */
@@ -58,8 +62,23 @@ export async function stopService(
   loaded: LoadedPlan,
   stateDir: string,
   signal?: AbortSignal,
+  ssh?: SshHosts,
 ): Promise<StopResult> {
   const base = { service: service.name, stage: service.stage };
+  const remote = remoteTargetOf(service, { ssh, planDir: loaded.dir });
+  if (remote) {
+    if (service.stop) {
+      const record = await runRemote(service.stop, remote, STOP_TIMEOUT_MS, signal ? { signal } : {});
+      const ok = record.failure === null;
+      return { ...base, action: 'stop-command', ok, message: `stop command ${record.message}` };
+    }
+    if (!service.start?.daemon) {
+      return { ...base, action: 'none', ok: true, message: 'no stop command and no daemon: left as it is' };
+    }
+    const names = { plan: loaded.plan.name, service: service.name };
+    const stopped = await stopRemoteDaemon(remote, names, DAEMON_GRACE_MS);
+    return { ...base, action: stopped.running ? 'signal' : 'none', ok: stopped.ok, message: stopped.message };
+  }
   const pidFile = servicePid(planState(stateDir, loaded.plan.name), service.name);
   if (service.stop) {
     const record = await runCommand(

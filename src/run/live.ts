@@ -1,7 +1,8 @@
 import PQueue from 'p-queue';
 import type { ResolvedPlan } from '../plan/model.js';
 import { probeRound } from './probes/round.js';
-import { describeRound } from './service-runner.js';
+import type { SshHosts } from './remote/ssh.js';
+import { describeRound, remoteTargetOf } from './service-runner.js';
 
 /** What `plan --live` found for a service: healthy (and so skipped by apply) or not, and why. */
 export interface LiveStatus {
@@ -21,6 +22,7 @@ export async function probeLive(
   plan: ResolvedPlan,
   planDir: string,
   concurrency = 16,
+  ssh?: SshHosts,
 ): Promise<Record<string, LiveStatus>> {
   const queue = new PQueue({ concurrency });
   const out: Record<string, LiveStatus> = {};
@@ -34,6 +36,7 @@ export async function probeLive(
         const round = await probeRound(service.health.checks, {
           timeoutMs: service.health.timeout_ms,
           planDir,
+          remote: remoteTargetOf(service, { ssh, planDir }),
         });
         out[service.name] = {
           healthy: round.ok,

@@ -1,6 +1,7 @@
 import type { LoadedPlan } from '../plan/load.js';
 import { stopService } from './down.js';
 import type { EventBus } from './events.js';
+import type { SshHosts } from './remote/ssh.js';
 
 /**
  * `--on-failure rollback` (SPEC section 4, step 7): the services this run started are stopped in
@@ -13,12 +14,13 @@ export async function rollBack(
   loaded: LoadedPlan,
   stateDir: string,
   bus: EventBus,
+  ssh?: SshHosts,
 ): Promise<Set<string>> {
   const stopped = new Set<string>();
   for (const name of [...startedInOrder].reverse()) {
     const service = loaded.plan.services[name];
     if (!service) continue;
-    const result = await stopService(service, loaded, stateDir);
+    const result = await stopService(service, loaded, stateDir, undefined, ssh);
     const ok = result.ok && result.action !== 'none';
     const message = result.action === 'none' ? `nothing to stop it with: ${result.message}` : result.message;
     bus.emit({ type: 'service.rolled-back', service: name, stage: service.stage, ok, message });

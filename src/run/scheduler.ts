@@ -12,6 +12,8 @@ export interface SchedulerOptions {
   restore: (service: ResolvedService) => Promise<ServiceOutcome>;
   /** Decides whether a stage that needs approval may start. */
   approve: (stage: ResolvedStage) => Promise<boolean>;
+  /** Hosts' caps of their services in flight (SPEC section 6), by host name. */
+  hostCaps?: ReadonlyMap<string, number>;
 }
 
 export interface SchedulerOutcome {
@@ -59,6 +61,16 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
   }
   let halted = false;
   let awaiting: string | undefined;
+  // Services of each capped host queued or running. A service whose host is full is not queued
+  // at all, so it never holds a stage slot that another host's service could use.
+  const hostBusy = new Map<string, number>();
+  const hostFull = (service: ResolvedService) => {
+    const cap = service.host === null ? undefined : options.hostCaps?.get(service.host);
+    return cap !== undefined && (hostBusy.get(service.host!) ?? 0) >= cap;
+  };
+  const hostCount = (service: ResolvedService, delta: number) => {
+    if (service.host !== null) hostBusy.set(service.host, (hostBusy.get(service.host) ?? 0) + delta);
+  };
   const healthyOrder: string[] = [];
 
   const finish = (slot: Slot, result: ServiceResult, attempts = 0, durationMs = 0) => {
@@ -98,8 +110,9 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
           if (slot.state !== 'pending') continue;
           if (options.signal.aborted) skip(slot, 'interrupted');
           else if (halted) skip(slot, 'halted');
-          else if (slot.service.depends_on.every(isUp)) {
+          else if (slot.service.depends_on.every(isUp) && !hostFull(slot.service)) {
             slot.state = 'queued';
+            hostCount(slot.service, 1);
             void queue.add(() => work(slot));
           }
         }
@@ -112,6 +125,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
         // Conditions may have changed while it waited for a free slot.
         if (options.signal.aborted || halted) {
           skip(slot, options.signal.aborted ? 'interrupted' : 'halted');
+          hostCount(slot.service, -1);
           dispatch();
           return;
         }
@@ -127,6 +141,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
             if (slot.service.critical) halted = true;
           }
         }
+        hostCount(slot.service, -1);
         dispatch();
       };
       options.signal.addEventListener('abort', dispatch, { once: true });

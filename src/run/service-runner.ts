@@ -1,13 +1,17 @@
+import { basename } from 'node:path';
 import { formatCommand } from '../plan/command-text.js';
 import type { ResolvedService } from '../plan/model.js';
 import { formatDuration } from '../util/duration.js';
 import type { EventBus, FailureReason } from './events.js';
-import { type Daemon, readLogTail, spawnDaemon } from './executor/daemon.js';
+import { type Daemon, spawnDaemon } from './executor/daemon.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
-import type { CommandRecord, CommandSpec } from './executor/types.js';
+import type { CommandRecord, CommandSpec, Stream } from './executor/types.js';
 import { probeRound } from './probes/round.js';
 import type { RoundResult } from './probes/types.js';
+import { spawnRemoteDaemon } from './remote/daemon.js';
+import { type RemoteTarget, runRemote } from './remote/run.js';
+import { remoteDisplay, type SshHosts } from './remote/ssh.js';
 import { sleep } from './sleep.js';
 import { type PlanState, serviceLog, servicePid } from './state-dir.js';
 import { type VerifyOutcome, verifyHealth } from './verify.js';
@@ -20,6 +24,19 @@ export interface ServiceContext {
   signal: AbortSignal;
   /** Secret values: a daemon's log file must not hold them either. */
   secrets?: readonly string[];
+  /** The plan's name (remote daemons keep their files under `~/.restore/<plan>/` on the host). */
+  plan?: string;
+  /** The plan's SSH connections, when it has hosts. */
+  ssh?: SshHosts;
+}
+
+/** Where a service's commands run: on its host, through the plan's connections, or here. */
+export function remoteTargetOf(
+  service: ResolvedService,
+  ctx: Pick<ServiceContext, 'ssh' | 'planDir'>,
+): RemoteTarget | undefined {
+  if (service.host === null || !ctx.ssh) return undefined;
+  return { ssh: ctx.ssh, host: ctx.ssh.host(service.host), localDir: ctx.planDir };
 }
 
 export type ServiceOutcome =
@@ -40,6 +57,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   const deadline = startedAt + service.timeout_ms;
   const base = { service: service.name, stage: service.stage };
   const elapsed = () => Date.now() - startedAt;
+  const remote = remoteTargetOf(service, ctx);
   let attempts = 0;
   const fail = (reason: FailureReason, message: string): ServiceOutcome => {
     if (reason === 'interrupted') return { result: 'interrupted', attempts, durationMs: elapsed() };
@@ -57,6 +75,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       startedAt: since,
       deadline,
       signal: ctx.signal,
+      remote,
       ...(exited ? { exited } : {}),
       onRound: (round, result, counted) =>
         ctx.bus.emit({
@@ -75,6 +94,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       timeoutMs: service.health.timeout_ms,
       planDir: ctx.planDir,
       signal: ctx.signal,
+      remote,
     });
     if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it was checked');
     ctx.bus.emit({
@@ -111,17 +131,25 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       ...base,
       attempt: attempts,
       max_attempts: maxAttempts,
-      command: formatCommand(start),
+      command: remote ? remoteDisplay(start, remote.host) : formatCommand(start),
       daemon: start.daemon,
     });
 
     if (start.daemon) {
       const spec = toSpec(start, ctx.planDir, null);
-      const spawned = await spawnDaemon(spec, {
-        logFile: serviceLog(ctx.state, service.name),
-        pidFile: servicePid(ctx.state, service.name),
-        redact: ctx.secrets ?? [],
-      });
+      const spawned = remote
+        ? await spawnRemoteDaemon(
+            start,
+            remote,
+            { plan: ctx.plan ?? basename(ctx.state.root), service: service.name },
+            Math.max(1, deadline - Date.now()),
+            ctx.signal,
+          )
+        : await spawnDaemon(spec, {
+            logFile: serviceLog(ctx.state, service.name),
+            pidFile: servicePid(ctx.state, service.name),
+            redact: ctx.secrets ?? [],
+          });
       if (!spawned.ok) {
         ctx.bus.emit({
           type: 'service.attempt',
@@ -130,6 +158,8 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ok: false,
           record: spawned.record,
         });
+        if (spawned.record.failure === 'interrupted')
+          return fail('interrupted', 'interrupted while starting');
         lastFailure = { reason: 'start-failed', message: spawned.record.message };
       } else {
         const daemon = spawned.daemon;
@@ -138,17 +168,18 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ...base,
           attempt: attempts,
           ok: true,
-          record: spawnedRecord(daemon, spec),
+          record: spawnedRecord(daemon, spec, remote ? remoteDisplay(start, remote.host) : undefined),
         });
         const outcome = await verify(daemon.startedAt, daemon.exited);
-        if (outcome.kind === 'healthy') return healthy(outcome.rounds, daemon.pid);
+        if (outcome.kind !== 'daemon-exited') daemon.release();
+        if (outcome.kind === 'healthy') return healthy(outcome.rounds, remote ? null : daemon.pid);
         if (outcome.kind !== 'daemon-exited') {
           // A daemon that did not become healthy is stopped: a later attempt or run would
           // otherwise meet it holding the port. Its log stays in the services directory.
           await daemon.stop();
           return fail(...notHealthy(outcome, service));
         }
-        const tail = await readLogTail(daemon.logFile, daemon.logOffset, 4096);
+        const tail = await daemon.lastOutput();
         const how = outcome.signal
           ? `was killed by ${outcome.signal}`
           : `exited with code ${outcome.exitCode}`;
@@ -159,11 +190,15 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         };
       }
     } else {
-      const remaining = deadline - Date.now();
-      const record = await runCommand(toSpec(start, ctx.planDir, Math.max(1, remaining)), {
+      const remaining = Math.max(1, deadline - Date.now());
+      const options = {
         signal: ctx.signal,
-        onLine: (stream, line) => ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
-      });
+        onLine: (stream: Stream, line: string) =>
+          ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
+      };
+      const record = remote
+        ? await runRemote(start, remote, remaining, options)
+        : await runCommand(toSpec(start, ctx.planDir, remaining), options);
       ctx.bus.emit({
         type: 'service.attempt',
         ...base,
@@ -230,9 +265,9 @@ export function describeRound(round: RoundResult): string {
     .join('; ');
 }
 
-function spawnedRecord(daemon: Daemon, spec: CommandSpec): CommandRecord {
+function spawnedRecord(daemon: Daemon, spec: CommandSpec, display?: string): CommandRecord {
   return {
-    command: formatCommand(spec),
+    command: display ?? formatCommand(spec),
     argv: spec.argv,
     cwd: spec.cwd,
     pid: daemon.pid,

@@ -26,6 +26,8 @@ export function ensurePlanState(stateDir: string, plan: string): PlanState {
 
 export const serviceLog = (state: PlanState, service: string) => join(state.servicesDir, `${service}.log`);
 export const servicePid = (state: PlanState, service: string) => join(state.servicesDir, `${service}.pid`);
+/** Sockets of the run's shared SSH connections (SPEC section 6). */
+export const sshDir = (state: PlanState) => join(state.root, 'ssh');
 export const runLog = (state: PlanState, run: string) => join(state.runsDir, `${run}.log`);
 export const runJournal = (state: PlanState, run: string) => join(state.runsDir, `${run}.jsonl`);
 

@@ -1,6 +1,7 @@
 import type { ResolvedHealth } from '../plan/model.js';
 import { probeRound } from './probes/round.js';
 import type { RoundResult } from './probes/types.js';
+import type { RemoteTarget } from './remote/run.js';
 import { sleep } from './sleep.js';
 
 export interface VerifyOptions {
@@ -14,6 +15,8 @@ export interface VerifyOptions {
   /** Resolves if the service's daemon exits: verification ends at once. */
   exited?: Promise<{ exitCode: number | null; signal: string | null }>;
   onRound: (round: number, result: RoundResult, counted: boolean) => void;
+  /** The service's host, where exec checks run. */
+  remote?: RemoteTarget | undefined;
 }
 
 export type VerifyOutcome =
@@ -73,6 +76,7 @@ export async function verifyHealth(options: VerifyOptions): Promise<VerifyOutcom
       const result = await probeRound(health.checks, {
         timeoutMs: health.timeout_ms,
         planDir: options.planDir,
+        remote: options.remote,
         signal: stop.signal,
       });
       if (stop.signal.aborted) return ended();

@@ -265,6 +265,22 @@ describe('SPEC 2 Validation: every code points at the offending node', () => {
     expect(at(d)).toBe('2:8');
   });
 
+  it('unknown-host: a service on an undeclared host, with the closest host as hint', () => {
+    const d = only(
+      `${HEAD}hosts:\n  db-1: { address: 10.0.0.5 }\nservices:\n  pg:\n    host: db1\n    start: x\n`,
+      'unknown-host',
+    );
+    expect(at(d)).toBe('7:11');
+    expect(d.message).toContain('"db1"');
+    expect(d.hint).toBe('did you mean "db-1"?');
+  });
+
+  it('unknown-host: a plan without hosts says how to declare one', () => {
+    const d = only(`${HEAD}services:\n  pg: { host: db, start: x }\n`, 'unknown-host');
+    expect(at(d)).toBe('4:15');
+    expect(d.hint).toMatch(/^declare it: `hosts:/);
+  });
+
   it('every code listed in the SPEC has a test in this file', async () => {
     const { readFileSync } = await import('node:fs');
     const source = readFileSync(new URL(import.meta.url), 'utf8');
@@ -310,5 +326,104 @@ describe('SPEC 2 Bad input is a diagnostic, never a crash', () => {
     expect(found[0]!.code).toBe(code);
     expect(found[0]!.message).toMatch(message);
     expect(found[0]!.line).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('SPEC 6 hosts are validated like the rest', () => {
+  const plan = (host: string) => `${HEAD}hosts:\n  db:\n${host}services:\n  pg: { host: db, start: x }\n`;
+
+  it('a port out of range', () => {
+    const d = only(plan('    address: 10.0.0.5\n    port: 70000\n'), 'invalid-value');
+    expect(at(d)).toBe('6:11');
+  });
+
+  it('a port that is not a number', () => {
+    const d = only(plan('    address: 10.0.0.5\n    port: ssh\n'), 'invalid-type');
+    expect(at(d)).toBe('6:11');
+  });
+
+  it('an ssh option name that ssh does not know, at the key, with the closest as hint', () => {
+    const d = only(
+      plan('    address: 10.0.0.5\n    ssh_options: { StrictHostKeyCheck: "yes" }\n'),
+      'unknown-key',
+    );
+    expect(at(d)).toBe('6:20');
+    expect(d.message).toContain('StrictHostKeyCheck is not an ssh option');
+    expect(d.hint).toBe('did you mean "StrictHostKeyChecking"?');
+  });
+
+  it('an option restore sets itself, with what to write instead', () => {
+    const d = only(plan('    address: 10.0.0.5\n    ssh_options: { Port: 2222 }\n'), 'invalid-value');
+    expect(at(d)).toBe('6:20');
+    expect(d.hint).toContain('`port`');
+  });
+
+  it('ControlMaster may only be turned off', () => {
+    const d = only(
+      plan('    address: 10.0.0.5\n    ssh_options: { ControlMaster: auto }\n'),
+      'invalid-value',
+    );
+    expect(d.message).toContain('ControlMaster');
+    expect(diagnose(plan('    address: 10.0.0.5\n    ssh_options: { ControlMaster: no }\n'))).toEqual([]);
+  });
+
+  it('an address that ssh would read as an option', () => {
+    const d = only(plan('    address: -oProxyCommand=evil\n'), 'invalid-value');
+    expect(at(d)).toBe('5:14');
+  });
+
+  it('a host without an address', () => {
+    const d = only(plan('    user: ops\n'), 'missing-key');
+    expect(d.message).toContain('address');
+  });
+
+  it('an unsafe host name', () => {
+    const d = only(`${HEAD}hosts:\n  Db 1: { address: x }\nservices:\n  pg: { start: x }\n`, 'invalid-name');
+    expect(at(d)).toBe('4:3');
+  });
+
+  it('a valid hosts block: options in any case, true/false as yes/no, variables substituted', () => {
+    const result = checkPlanText(
+      'plan.yaml',
+      plan(
+        '    address: ${DB_HOST}\n    user: ops\n    identity_file: ~/.ssh/restore\n    concurrency: 2\n    ssh_options: { stricthostkeychecking: true, ConnectTimeout: 5 }\n',
+      ),
+      { DB_HOST: '10.0.0.5' },
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.plan.hosts.db).toEqual({
+      name: 'db',
+      address: '10.0.0.5',
+      user: 'ops',
+      port: 22,
+      identity_file: '~/.ssh/restore',
+      concurrency: 2,
+      ssh_options: { StrictHostKeyChecking: 'yes', ConnectTimeout: '5' },
+    });
+    expect(result.value.plan.services.pg!.host).toBe('db');
+  });
+
+  it('tcp and http checks of a service on a host default to its address', () => {
+    const result = checkPlanText(
+      'plan.yaml',
+      `${HEAD}hosts:\n  db: { address: 10.0.0.5 }\nservices:\n  pg:\n    host: db\n    start: x\n    health:\n      - tcp: { port: 5432 }\n      - http: { url: ":8080/healthz" }\n      - tcp: { host: 127.0.0.1, port: 1 }\n`,
+      {},
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.plan.services.pg!.health.checks).toMatchObject([
+      { kind: 'tcp', host: '10.0.0.5', port: 5432 },
+      { kind: 'http', url: 'http://10.0.0.5:8080/healthz' },
+      { kind: 'tcp', host: '127.0.0.1', port: 1 },
+    ]);
+  });
+
+  it('a URL without a host on a service without one is still an error', () => {
+    const d = only(
+      `${HEAD}services:\n  a:\n    start: x\n    health: [ { http: { url: ":8080/" } } ]\n`,
+      'invalid-value',
+    );
+    expect(d.hint).toContain('a service with a `host`');
   });
 });

@@ -11,6 +11,7 @@ import type { ServiceOutcome } from '../../src/run/service-runner.js';
 function service(name: string, stage: string, depends_on: string[] = [], critical = true): ResolvedService {
   return {
     name,
+    host: null,
     stage,
     description: null,
     depends_on,
@@ -50,6 +51,7 @@ function planOf(
     description: null,
     secrets: [],
     stages: resolvedStages,
+    hosts: {},
     services: Object.fromEntries(stages.flatMap((s) => s.services).map((x) => [x.name, x])),
   };
 }

@@ -2,6 +2,8 @@ import { createInterface } from 'node:readline/promises';
 import { parseOnly } from '../../plan/select.js';
 import { colorsFor } from '../../report/style.js';
 import { stopOrder, stopService, withDependents } from '../../run/down.js';
+import { SshHosts } from '../../run/remote/ssh.js';
+import { planState, sshDir } from '../../run/state-dir.js';
 import { closest } from '../../util/closest.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -48,11 +50,19 @@ export async function runDown(file: string, options: DownOptions, io: Io): Promi
 
   const c = colorsFor(io.stdout, io.env);
   let failures = 0;
-  for (const service of order) {
-    const result = await stopService(service, loaded, options.stateDir);
-    if (!result.ok) failures += 1;
-    const mark = result.ok ? (result.action === 'none' ? c.dim('-') : c.green('✓')) : c.red('✗');
-    io.stdout.write(`${mark} ${service.name.padEnd(20)} ${result.message}\n`);
+  const ssh =
+    Object.keys(plan.hosts).length > 0
+      ? new SshHosts(plan.hosts, sshDir(planState(options.stateDir, plan.name)))
+      : undefined;
+  try {
+    for (const service of order) {
+      const result = await stopService(service, loaded, options.stateDir, undefined, ssh);
+      if (!result.ok) failures += 1;
+      const mark = result.ok ? (result.action === 'none' ? c.dim('-') : c.green('✓')) : c.red('✗');
+      io.stdout.write(`${mark} ${service.name.padEnd(20)} ${result.message}\n`);
+    }
+  } finally {
+    await ssh?.close();
   }
   io.stdout.write(`${order.length - failures} of ${order.length} services stopped or not running\n`);
   return failures === 0 ? EXIT.ok : EXIT.failed;

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { PLAN_FORMATS, type PlanFormat } from '../../report/plan/formats.js';
 import { colorsFor } from '../../report/style.js';
@@ -27,7 +30,21 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
   if (options.live) {
     const { probeLive } = await import('../../run/live.js');
     const selected = only.length > 0 ? selectServices(loaded.plan, only) : undefined;
-    live = await probeLive(selected?.ok ? selected.value : loaded.plan, loaded.dir);
+    const probed = selected?.ok ? selected.value : loaded.plan;
+    if (Object.keys(probed.hosts).length === 0) {
+      live = await probeLive(probed, loaded.dir);
+    } else {
+      // Remote exec checks share one connection per host, in a private directory of its own.
+      const { SshHosts } = await import('../../run/remote/ssh.js');
+      const dir = mkdtempSync(join(tmpdir(), 'restore-live-'));
+      const ssh = new SshHosts(probed.hosts, dir);
+      try {
+        live = await probeLive(probed, loaded.dir, 16, ssh);
+      } finally {
+        await ssh.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   }
   const view = { file, plan, digest: loaded.digest, only, ...(live ? { live } : {}) };
   io.stdout.write(PLAN_FORMATS[options.format](view, colorsFor(io.stdout, io.env)));

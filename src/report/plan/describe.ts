@@ -4,6 +4,7 @@ import type {
   ResolvedCheck,
   ResolvedCommand,
   ResolvedHealth,
+  ResolvedHost,
   ResolvedPlan,
   ResolvedService,
 } from '../../plan/model.js';
@@ -106,4 +107,12 @@ export function countWords(plan: ResolvedPlan): string {
   const stages = plan.stages.length;
   const services = plan.stages.reduce((sum, stage) => sum + stage.services.length, 0);
   return `${stages} stage${stages === 1 ? '' : 's'}, ${services} service${services === 1 ? '' : 's'}`;
+}
+
+/** A host as ssh would be pointed at it: `ops@10.0.0.5:22 (db-1)`. */
+export function describeHost(host: ResolvedHost | undefined): string {
+  if (!host) return '?';
+  const user = host.user !== null ? `${host.user}@` : '';
+  const caps = host.concurrency !== null ? `, at most ${host.concurrency} at once` : '';
+  return `${host.name}: ${user}${host.address}:${host.port}${caps}`;
 }

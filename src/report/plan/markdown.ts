@@ -3,6 +3,7 @@ import {
   commandTraits,
   countWords,
   describeCheck,
+  describeHost,
   describeLive,
   describeService,
   describeTiming,
@@ -53,8 +54,10 @@ export function renderPlanMarkdown(view: PlanView): string {
               escapeText(describeTiming(service.health)),
             ].join('<br>');
       const status = view.live?.[name];
+      const host = service.host !== null ? [`on ${code(describeHost(plan.hosts[service.host]))}`] : [];
       const title = [
         code(name),
+        ...host,
         ...(service.description ? [escapeText(service.description)] : []),
         ...(status ? [`**${escapeText(describeLive(status))}**`] : []),
       ].join('<br>');

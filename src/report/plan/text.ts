@@ -3,6 +3,7 @@ import {
   commandTraits,
   countWords,
   describeCheck,
+  describeHost,
   describeLive,
   describeService,
   describeTiming,
@@ -40,6 +41,7 @@ export function renderPlanText(view: PlanView, c: Colors): string {
         `  ${position}. ${c.bold(name)}${service.description ? ` - ${service.description}` : ''}${after}${live}`,
       );
       const field = (label: string, value: string) => out.push(`       ${label.padEnd(7)} ${value}`);
+      if (service.host !== null) field('host', describeHost(plan.hosts[service.host]));
       if (service.start) {
         const traits = commandTraits(service.start);
         field(

@@ -19,6 +19,10 @@ export interface Daemon {
   hasExited(): boolean;
   /** Terminates its process group (SIGTERM, then SIGKILL after the grace). */
   stop(graceMs?: number): Promise<void>;
+  /** restore has done watching it (it is healthy): let go of whatever watched it. */
+  release(): void;
+  /** The last lines it wrote to its log since it was spawned. */
+  lastOutput(): Promise<string[]>;
 }
 
 export type SpawnResult = { ok: true; daemon: Daemon } | { ok: false; record: CommandRecord };
@@ -94,6 +98,8 @@ export async function spawnDaemon(
       exited,
       hasExited: () => gone,
       stop: (graceMs = 10_000) => terminateGroup(pid, graceMs),
+      release: () => {},
+      lastOutput: () => readLogTail(files.logFile, logOffset, 4096),
     },
   };
 }

@@ -13,6 +13,12 @@ export interface LaunchRequest {
   cwd: string;
   /** Undefined: restore's own environment. */
   env: NodeJS.ProcessEnv | undefined;
+  /**
+   * Written to its standard input, which then stays open until it exits (remote commands read
+   * their script from it, and take its end as the sign that restore stopped them; see ssh.ts).
+   * Undefined: standard input is /dev/null.
+   */
+  input?: string;
 }
 
 export interface Launched {
@@ -67,7 +73,7 @@ export const directLauncher: Launcher = {
         cwd: request.cwd,
         env: request.env,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
     } catch (error) {
       // spawn throws at once for some bad input (a NUL byte, a cwd that is a file).
@@ -80,6 +86,11 @@ export const directLauncher: Launcher = {
     });
     if (error || child.pid === undefined) {
       return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
+    }
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // it may exit without reading: EPIPE is no news
+      child.stdin.write(request.input ?? '');
+      child.once('exit', () => child.stdin?.destroy());
     }
     const streams = (['stdout', 'stderr'] as const).map((name) => {
       const stream = child[name]!;

@@ -60,7 +60,13 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   };
   const launched = await launcher()
     .launch(
-      { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
+      {
+        file: argv[0] ?? '',
+        args: argv.slice(1),
+        cwd: spec.cwd,
+        env: commandEnv(spec.env),
+        ...(spec.input !== undefined ? { input: spec.input } : {}),
+      },
       (stream, chunk) => splitters[stream].push(chunk),
     )
     // spawn throws rather than emits for some errors (ENOTDIR, invalid arguments).

@@ -14,6 +14,8 @@ export interface CommandSpec {
   env: Record<string, string>;
   /** Deadline of the command; null for none (the caller bounds it otherwise). */
   timeoutMs: number | null;
+  /** Written to its standard input, kept open while it runs (see LaunchRequest.input). */
+  input?: string;
 }
 
 /** Why a command did not succeed. */

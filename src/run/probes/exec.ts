@@ -16,7 +16,7 @@ const CHECK_KILL_GRACE_MS = 1000;
  */
 export async function execCheck(
   spec: CommandSpec,
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: { timeoutMs: number; signal?: AbortSignal; display?: string },
 ): Promise<CheckResult> {
   let last: string | undefined;
   const record = await runCommand(
@@ -40,7 +40,7 @@ export async function execCheck(
         : record.message;
   return {
     kind: 'exec',
-    target: formatCommand(spec),
+    target: options.display ?? formatCommand(spec),
     ok: record.failure === null,
     detail,
     durationMs: record.durationMs,

@@ -1,6 +1,8 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
 import { toSpec } from '../executor/spec.js';
+import { type RemoteTarget, remoteSpec } from '../remote/run.js';
+import { remoteDisplay } from '../remote/ssh.js';
 import { execCheck } from './exec.js';
 import { httpCheck } from './http.js';
 import { tcpCheck } from './tcp.js';
@@ -12,6 +14,8 @@ export interface RoundOptions {
   /** Directory of the plan file, for the cwd of exec checks. */
   planDir: string;
   signal?: AbortSignal;
+  /** The service's host: exec checks run there (SPEC section 6). */
+  remote?: RemoteTarget | undefined;
 }
 
 /** One probe round: every check of a service at once; it passes when all pass. */
@@ -36,6 +40,12 @@ function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckRes
     case 'tcp':
       return tcpCheck(check, limits);
     case 'exec':
+      if (options.remote) {
+        return execCheck(remoteSpec(check.command, options.remote, options.timeoutMs), {
+          ...limits,
+          display: remoteDisplay(check.command, options.remote.host),
+        });
+      }
       return execCheck(toSpec(check.command, options.planDir, options.timeoutMs), limits);
     default:
       return unreachable(check);

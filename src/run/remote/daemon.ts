@@ -1,0 +1,195 @@
+import type { ResolvedCommand } from '../../plan/model.js';
+import type { Daemon, SpawnResult } from '../executor/daemon.js';
+import { launcher } from '../executor/launch.js';
+import { LineSplitter } from '../executor/lines.js';
+import { terminateGroup } from '../executor/process-group.js';
+import { runCommand } from '../executor/run-command.js';
+import type { CommandRecord, Stream } from '../executor/types.js';
+import { explainRemote, type RemoteTarget } from './run.js';
+import {
+  daemonScript,
+  logTailScript,
+  PID_MARKER,
+  REMOTE_NOT_RUNNING,
+  remoteServicesDir,
+  stopDaemonScript,
+} from './script.js';
+import { remoteDisplay } from './ssh.js';
+
+/** How long a stop or log read on a host may take beyond the daemon's own grace. */
+const REMOTE_CALL_MS = 30_000;
+
+/**
+ * Starts a daemon on a host (script.ts, daemonScript): detached there, with its log and pid file
+ * under `~/.restore/<plan>/services/` on the host. The ssh session stays open while restore
+ * verifies it, so a daemon that exits before it is healthy fails the service at once; `release`
+ * closes that session and leaves the daemon running. `timeoutMs` bounds the wait for the host
+ * to report the daemon's pid (a hung connection).
+ */
+export async function spawnRemoteDaemon(
+  command: ResolvedCommand,
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SpawnResult> {
+  const startedAt = Date.now();
+  const display = remoteDisplay(command, target.host);
+  const failed = (message: string, fields: Partial<CommandRecord> = {}): SpawnResult => ({
+    ok: false,
+    record: {
+      command: display,
+      argv: command.argv,
+      cwd: command.cwd ?? '~',
+      pid: null,
+      startedAt,
+      durationMs: Date.now() - startedAt,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      failure: 'spawn-error',
+      message,
+      ...fields,
+    },
+  });
+  const spec = target.ssh.spec(
+    target.host,
+    daemonScript(command, names.plan, names.service),
+    target.localDir,
+    null,
+  );
+  let lastError: string | undefined;
+  let reportPid: (pid: number) => void = () => {};
+  const pidSeen = new Promise<number>((resolve) => {
+    reportPid = resolve;
+  });
+  const lines: Record<Stream, LineSplitter> = {
+    stdout: new LineSplitter((line) => {
+      if (line.startsWith(PID_MARKER)) reportPid(Number(line.slice(PID_MARKER.length)));
+    }),
+    stderr: new LineSplitter((line) => {
+      if (line.trim() !== '') lastError = line.trim();
+    }),
+  };
+  const launched = await launcher().launch(
+    {
+      file: spec.argv[0]!,
+      args: spec.argv.slice(1),
+      cwd: spec.cwd,
+      env: undefined,
+      input: spec.input ?? '',
+    },
+    (stream, chunk) => lines[stream].push(chunk),
+  );
+  if (!launched.ok) {
+    return failed(
+      explainRemote(
+        { failure: 'spawn-error', exitCode: null, message: `command not found: ${launched.message}` },
+        undefined,
+        command,
+        target.host,
+      ),
+    );
+  }
+  const session = launched.process;
+  let gone = false;
+  const exited = session.finished.then((status) => {
+    gone = true;
+    return status;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([
+    pidSeen.then((pid) => ({ kind: 'pid' as const, pid })),
+    exited.then((status) => ({ kind: 'exited' as const, status })),
+    new Promise<{ kind: 'timeout' }>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+    }),
+    new Promise<{ kind: 'interrupted' }>((resolve) => {
+      if (signal?.aborted) resolve({ kind: 'interrupted' });
+      signal?.addEventListener('abort', () => resolve({ kind: 'interrupted' }), { once: true });
+    }),
+  ]);
+  clearTimeout(timer);
+  if (first.kind !== 'pid') {
+    await terminateGroup(session.pid, 1000);
+    if (first.kind === 'timeout') {
+      return failed(`no answer from ${target.host.address} within ${Math.round(timeoutMs / 1000)}s`, {
+        failure: 'timeout',
+        timedOut: true,
+      });
+    }
+    if (first.kind === 'interrupted') return failed('interrupted', { failure: 'interrupted' });
+    const { exitCode, signal: killedBy } = first.status;
+    const message = explainRemote(
+      { failure: 'exit-non-zero', exitCode, message: `exited with code ${exitCode}` },
+      lastError,
+      command,
+      target.host,
+    );
+    return failed(message, { exitCode, signal: killedBy, failure: 'exit-non-zero' });
+  }
+
+  const pid = first.pid;
+  const logFile = `~/${remoteServicesDir(names.plan)}/${names.service}.log on ${target.host.name}`;
+  const daemon: Daemon = {
+    pid,
+    startedAt,
+    logFile,
+    logOffset: 0,
+    exited,
+    hasExited: () => gone,
+    release: () => {
+      if (!gone) void terminateGroup(session.pid, 1000);
+    },
+    stop: async (graceMs = 10_000) => {
+      daemon.release();
+      await stopRemoteDaemon(target, names, graceMs);
+    },
+    lastOutput: async () => {
+      const said: string[] = [];
+      const spec = target.ssh.spec(
+        target.host,
+        logTailScript(names.plan, names.service, 3),
+        target.localDir,
+        REMOTE_CALL_MS,
+      );
+      await runCommand(spec, { onLine: (stream, line) => stream === 'stdout' && said.push(line) });
+      return said;
+    },
+  };
+  return { ok: true, daemon };
+}
+
+/** Stops a daemon on a host from its pid file there; `running: false` when none was running. */
+export async function stopRemoteDaemon(
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+  graceMs: number,
+): Promise<{ ok: boolean; running: boolean; message: string }> {
+  let pid: string | undefined;
+  let lastError: string | undefined;
+  const spec = target.ssh.spec(
+    target.host,
+    stopDaemonScript(names.plan, names.service, graceMs),
+    target.localDir,
+    graceMs + REMOTE_CALL_MS,
+  );
+  const record = await runCommand(spec, {
+    onLine: (stream, line) => {
+      if (stream === 'stdout') pid = line.trim();
+      else if (line.trim() !== '') lastError = line.trim();
+    },
+  });
+  if (record.failure === null) {
+    return { ok: true, running: true, message: `stopped daemon pid ${pid ?? '?'} on ${target.host.name}` };
+  }
+  if (record.exitCode === REMOTE_NOT_RUNNING) {
+    return {
+      ok: true,
+      running: false,
+      message: `not running on ${target.host.name} (no live daemon from its pid file)`,
+    };
+  }
+  const stop = { argv: ['kill'], shell: false, cwd: null };
+  return { ok: false, running: true, message: explainRemote(record, lastError, stop, target.host) };
+}

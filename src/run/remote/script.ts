@@ -1,0 +1,118 @@
+import { quote } from 'shlex';
+import type { ResolvedCommand } from '../../plan/model.js';
+
+/**
+ * The POSIX sh scripts restore sends to a host. Every word of the plan is single-quoted for the
+ * remote shell, so arguments arrive exactly as written: metacharacters stay plain characters.
+ *
+ * A script reaches the host on ssh's standard input, which then stays open: when it closes
+ * (restore stopped the command, or the connection died), a watcher on the host terminates what
+ * the script started. ssh itself cannot do that: without a terminal, a dropped session leaves
+ * its commands running.
+ */
+
+/** What ssh asks the remote login shell to run: read exactly the script's bytes, then run them. */
+export function remoteCommandLine(script: string): string {
+  const bytes = Buffer.byteLength(script);
+  // dd reads byte by byte, so nothing after the script (the watcher's input) is consumed.
+  return `exec sh -c 'eval "$(dd bs=1 count=${bytes} 2>/dev/null)"'`;
+}
+
+/** Exit status of a script whose working directory cannot be entered. */
+export const REMOTE_CWD_FAILED = 125;
+
+/** A non-daemon command: runs in its own session, and its whole group dies with the connection. */
+export function runScript(command: ResolvedCommand): string {
+  const argv = words(command);
+  return [
+    'exec 3<&0',
+    ...prelude(command),
+    `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null 3<&- & else ${argv} </dev/null 3<&- & fi`,
+    'restore_pid=$!',
+    // The group first, then the process itself (without setsid it leads no group).
+    '(cat >/dev/null 2>&1 <&3; kill -TERM -$restore_pid 2>/dev/null || kill -TERM $restore_pid 2>/dev/null; sleep 5; kill -KILL -$restore_pid 2>/dev/null; kill -KILL $restore_pid 2>/dev/null) >/dev/null 2>&1 &',
+    'restore_watch=$!',
+    'wait $restore_pid',
+    'restore_rc=$?',
+    'kill $restore_watch 2>/dev/null',
+    'exit $restore_rc',
+    '',
+  ].join('\n');
+}
+
+/** Marker line a daemon script prints with the daemon's pid on the host. */
+export const PID_MARKER = 'restore-remote-pid ';
+
+/** The remote directory of a plan's daemon logs and pid files, relative to the remote home. */
+export function remoteServicesDir(plan: string): string {
+  return `.restore/${plan}/services`;
+}
+
+/**
+ * A daemon: detached on the host in its own session, output appended to
+ * `~/.restore/<plan>/services/<name>.log`, pid written beside it. The script then waits for
+ * it, so restore learns at once if it exits before it is healthy, until restore closes the
+ * connection (the watcher then ends the waiting shell, never the daemon).
+ */
+export function daemonScript(command: ResolvedCommand, plan: string, service: string): string {
+  const argv = words(command);
+  const dir = `"$HOME"/${quote(remoteServicesDir(plan))}`;
+  const log = `"$restore_dir"/${quote(`${service}.log`)}`;
+  return [
+    'exec 3<&0',
+    'umask 077',
+    `restore_dir=${dir}`,
+    'mkdir -p "$restore_dir" || exit 125',
+    ...prelude(command),
+    `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null >>${log} 2>&1 3<&- & else nohup ${argv} </dev/null >>${log} 2>&1 3<&- & fi`,
+    'restore_pid=$!',
+    `echo "$restore_pid" >"$restore_dir"/${quote(`${service}.pid`)}`,
+    `echo "${PID_MARKER}$restore_pid"`,
+    '(cat >/dev/null 2>&1 <&3; kill -TERM $$ 2>/dev/null) >/dev/null 2>&1 &',
+    'wait $restore_pid',
+    'exit $?',
+    '',
+  ].join('\n');
+}
+
+/** Exit status of a stop script that found no daemon running. */
+export const REMOTE_NOT_RUNNING = 3;
+
+/** Stops a daemon from its pid file on the host: SIGTERM to its group, SIGKILL after the grace. */
+export function stopDaemonScript(plan: string, service: string, graceMs: number): string {
+  const tenths = Math.max(1, Math.ceil(graceMs / 100));
+  const alive = '{ kill -0 -$restore_pid 2>/dev/null || kill -0 $restore_pid 2>/dev/null; }';
+  return [
+    `restore_file="$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.pid`)}`,
+    `[ -f "$restore_file" ] || exit ${REMOTE_NOT_RUNNING}`,
+    'restore_pid=$(cat "$restore_file")',
+    `case "$restore_pid" in ''|*[!0-9]*) rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING};; esac`,
+    `${alive} || { rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING}; }`,
+    'kill -TERM -$restore_pid 2>/dev/null || kill -TERM $restore_pid 2>/dev/null',
+    'restore_i=0',
+    `while [ $restore_i -lt ${tenths} ] && ${alive}; do sleep 0.1; restore_i=$((restore_i + 1)); done`,
+    'kill -KILL -$restore_pid 2>/dev/null; kill -KILL $restore_pid 2>/dev/null',
+    'rm -f "$restore_file"',
+    'echo "$restore_pid"',
+    '',
+  ].join('\n');
+}
+
+/** The last lines of a daemon's log on the host. */
+export function logTailScript(plan: string, service: string, lines: number): string {
+  return `tail -c 4096 "$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.log`)} 2>/dev/null | tail -n ${lines}\n`;
+}
+
+/** Working directory and environment: the same for every kind of script. */
+function prelude(command: ResolvedCommand): string[] {
+  const lines: string[] = [];
+  if (command.cwd !== null) lines.push(`cd -- ${quote(command.cwd)} || exit ${REMOTE_CWD_FAILED}`);
+  for (const [name, value] of Object.entries(command.env)) lines.push(`export ${quote(`${name}=${value}`)}`);
+  return lines;
+}
+
+/** The command's words, quoted; with `shell`, its script for the remote /bin/sh -c. */
+function words(command: ResolvedCommand): string {
+  const argv = command.shell ? ['/bin/sh', '-c', command.argv[0] ?? ''] : command.argv;
+  return argv.map((word) => quote(word)).join(' ');
+}
