@@ -11,6 +11,7 @@ import { durability } from './durability.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
 import type { BenchContext, BenchResult, Section } from './section.js';
+import { sshReuse } from './ssh-reuse.js';
 
 /**
  * `npm run bench`: `node dist/bench/run.js [--json] [section...]`. Benchmarks report, they do not
@@ -26,6 +27,7 @@ const SECTIONS: readonly Section[] = [
   applyTiming,
   applyMemory,
   durability,
+  sshReuse,
 ];
 
 const DEFAULT_RUNS = 7;

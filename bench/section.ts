@@ -20,8 +20,8 @@ export interface BenchContext {
 }
 
 export interface Target {
-  /** `<` for time budgets, `<=` for ratios. */
-  op: '<' | '<=';
+  /** `<` for time budgets, `<=` for ratios, `>=` for speed-ups. */
+  op: '<' | '<=' | '>=';
   value: number;
 }
 
@@ -48,5 +48,6 @@ export interface Section {
 export function meetsTarget(result: BenchResult): boolean | undefined {
   const { target } = result;
   if (!target) return undefined;
+  if (target.op === '>=') return result.median >= target.value;
   return target.op === '<' ? result.median < target.value : result.median <= target.value;
 }

@@ -13,12 +13,14 @@ export interface LaunchRequest {
   cwd: string;
   /** Undefined: restore's own environment. */
   env: NodeJS.ProcessEnv | undefined;
-  /**
-   * Written to its standard input, which then stays open until it exits (remote commands read
-   * their script from it, and take its end as the sign that restore stopped them; see ssh.ts).
-   * Undefined: standard input is /dev/null.
-   */
+  /** Written to its standard input, then closed. Undefined: standard input is /dev/null. */
   input?: string;
+  /**
+   * Standard input stays open after `input` until this text appears in its standard output.
+   * Remote commands take the end of their input as the sign that restore stopped them, and an
+   * ssh client forwards its input until it ends, so it would not exit before (remote/script.ts).
+   */
+  endInputOn?: string;
 }
 
 export interface Launched {
@@ -90,11 +92,19 @@ export const directLauncher: Launcher = {
     if (child.stdin) {
       child.stdin.on('error', () => {}); // it may exit without reading: EPIPE is no news
       child.stdin.write(request.input ?? '');
+      if (request.endInputOn === undefined) child.stdin.end();
       child.once('exit', () => child.stdin?.destroy());
     }
+    const watch =
+      request.endInputOn !== undefined && child.stdin
+        ? endInputWatch(request.endInputOn, child.stdin)
+        : undefined;
     const streams = (['stdout', 'stderr'] as const).map((name) => {
       const stream = child[name]!;
-      stream.on('data', (chunk: Buffer) => onChunk(name, chunk));
+      stream.on('data', (chunk: Buffer) => {
+        if (name === 'stdout') watch?.(chunk);
+        onChunk(name, chunk);
+      });
       return new Promise<void>((resolve) => stream.once('close', () => resolve()));
     });
     const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
@@ -128,6 +138,22 @@ export const directLauncher: Launcher = {
     };
   },
 };
+
+/** Watches output for `marker` (which may be split across chunks), then ends `input`. */
+function endInputWatch(marker: string, input: NodeJS.WritableStream): (chunk: Buffer) => void {
+  let tail = '';
+  let done = false;
+  return (chunk) => {
+    if (done) return;
+    const text = tail + chunk.toString('latin1');
+    if (text.includes(marker)) {
+      done = true;
+      input.end();
+      return;
+    }
+    tail = text.slice(-marker.length);
+  };
+}
 
 /** The launch error code of a daemon whose pid file could not be written (it was stopped again). */
 export const PID_FILE_ERROR = 'EPIDFILE';

@@ -54,8 +54,14 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   if (unusable) return record({ failure: 'spawn-error', message: unusable });
 
   const onLine = options.onLine;
+  // The marker that ends a remote script's input is restore's, not the command's output.
+  const marker = spec.endInputOn;
   const splitters = {
-    stdout: new LineSplitter((line) => onLine?.('stdout', line)),
+    stdout: new LineSplitter((line) => {
+      const at = marker === undefined ? -1 : line.indexOf(marker);
+      if (at < 0) onLine?.('stdout', line);
+      else if (at > 0) onLine?.('stdout', line.slice(0, at));
+    }),
     stderr: new LineSplitter((line) => onLine?.('stderr', line)),
   };
   const launched = await launcher()
@@ -66,6 +72,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
         cwd: spec.cwd,
         env: commandEnv(spec.env),
         ...(spec.input !== undefined ? { input: spec.input } : {}),
+        ...(spec.endInputOn !== undefined ? { endInputOn: spec.endInputOn } : {}),
       },
       (stream, chunk) => splitters[stream].push(chunk),
     )

@@ -16,6 +16,8 @@ export interface CommandSpec {
   timeoutMs: number | null;
   /** Written to its standard input, kept open while it runs (see LaunchRequest.input). */
   input?: string;
+  /** Its standard input is closed when this appears in its output (see LaunchRequest.endInputOn). */
+  endInputOn?: string;
 }
 
 /** Why a command did not succeed. */

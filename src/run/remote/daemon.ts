@@ -78,6 +78,7 @@ export async function spawnRemoteDaemon(
       cwd: spec.cwd,
       env: undefined,
       input: spec.input ?? '',
+      ...(spec.endInputOn !== undefined ? { endInputOn: spec.endInputOn } : {}),
     },
     (stream, chunk) => lines[stream].push(chunk),
   );
@@ -152,6 +153,7 @@ export async function spawnRemoteDaemon(
         logTailScript(names.plan, names.service, 3),
         target.localDir,
         REMOTE_CALL_MS,
+        false,
       );
       await runCommand(spec, { onLine: (stream, line) => stream === 'stdout' && said.push(line) });
       return said;
@@ -173,6 +175,7 @@ export async function stopRemoteDaemon(
     stopDaemonScript(names.plan, names.service, graceMs),
     target.localDir,
     graceMs + REMOTE_CALL_MS,
+    false,
   );
   const record = await runCommand(spec, {
     onLine: (stream, line) => {

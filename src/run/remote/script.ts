@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { quote } from 'shlex';
 import type { ResolvedCommand } from '../../plan/model.js';
 
@@ -18,6 +19,16 @@ export function remoteCommandLine(script: string): string {
   return `exec sh -c 'eval "$(dd bs=1 count=${bytes} 2>/dev/null)"'`;
 }
 
+/**
+ * What a script prints last, with its exit status: the sign for restore to close ssh's standard
+ * input, so that ssh exits. A fixed prefix and a random part per restore process, so that no
+ * command's own output says it by chance.
+ */
+export const END_MARKER = `restore-end-${randomBytes(6).toString('hex')}`;
+
+/** The end marker, with the script's exit status (after the last line of output, or on it). */
+const END = `printf '${END_MARKER} %s\n' "$restore_rc"`;
+
 /** Exit status of a script whose working directory cannot be entered. */
 export const REMOTE_CWD_FAILED = 125;
 
@@ -35,6 +46,7 @@ export function runScript(command: ResolvedCommand): string {
     'wait $restore_pid',
     'restore_rc=$?',
     'kill $restore_watch 2>/dev/null',
+    END,
     'exit $restore_rc',
     '',
   ].join('\n');
@@ -70,7 +82,9 @@ export function daemonScript(command: ResolvedCommand, plan: string, service: st
     `echo "${PID_MARKER}$restore_pid"`,
     '(cat >/dev/null 2>&1 <&3; kill -TERM $$ 2>/dev/null) >/dev/null 2>&1 &',
     'wait $restore_pid',
-    'exit $?',
+    'restore_rc=$?',
+    END,
+    'exit $restore_rc',
     '',
   ].join('\n');
 }

@@ -7,7 +7,7 @@ import { formatCommand } from '../../plan/command-text.js';
 import { expandHome, reusesConnections } from '../../plan/hosts.js';
 import type { ResolvedCommand, ResolvedHost } from '../../plan/model.js';
 import type { CommandSpec } from '../executor/types.js';
-import { remoteCommandLine } from './script.js';
+import { END_MARKER, remoteCommandLine } from './script.js';
 
 /** How long an idle shared connection stays up; it is closed at the end of a run anyway. */
 const PERSIST = '60s';
@@ -62,7 +62,14 @@ export class SshHosts {
    * on standard input, so neither arguments nor environment values (secrets among them) show in
    * this machine's process list, and quoting is the remote shell's, done once (script.ts).
    */
-  spec(host: ResolvedHost, script: string, localDir: string, timeoutMs: number | null): CommandSpec {
+  spec(
+    host: ResolvedHost,
+    script: string,
+    localDir: string,
+    timeoutMs: number | null,
+    /** A script with a watcher (runScript, daemonScript): its input stays open until it ends. */
+    watched = true,
+  ): CommandSpec {
     return {
       argv: ['ssh', ...this.argv(host), remoteCommandLine(script)],
       shell: false,
@@ -70,6 +77,7 @@ export class SshHosts {
       env: {},
       timeoutMs,
       input: script,
+      ...(watched ? { endInputOn: END_MARKER } : {}),
     };
   }
 

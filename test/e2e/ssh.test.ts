@@ -1,0 +1,247 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/cli/exit-codes.js';
+import { hasStackTrace, runCli } from '../helpers/cli.js';
+import { freePorts } from '../helpers/ports.js';
+import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useTempDir, writeFile } from '../helpers/tmp.js';
+
+/**
+ * SPEC section 6 against a real sshd on 127.0.0.1 (test/helpers/sshd.ts): services on a "remote"
+ * host, reached with the system's OpenSSH client exactly as on a fleet.
+ */
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+}, 30_000);
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+const tempDir = useTempDir();
+const markers: string[] = [];
+afterEach(() => {
+  for (const marker of markers.splice(0)) killAllWith(marker);
+});
+
+/** A directory the remote user can write in, whose path marks the processes a test starts. */
+function workDir(): string {
+  const dir = tempDir();
+  chmodSync(dir, 0o777);
+  markers.push(dir);
+  return dir;
+}
+
+function plan(dir: string, body: Record<string, unknown>): string {
+  return writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'remote', ...body }, null, 2));
+}
+
+const apply = (dir: string, ...args: string[]) =>
+  runCli(['apply', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state'), ...args], {
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
+
+/** ssh connection-sharing processes left behind by a run in `dir`. */
+const muxesOf = (dir: string) => processesWith(join(dir, 'state'));
+
+const fast = { interval: '100ms', start_interval: '50ms', retries: 50 };
+/** An HTTP server on the host, written inline: nothing of this repository needs to be readable there. */
+const httpServer = (port: number, marker: string) => [
+  'node',
+  '-e',
+  `require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1'); // ${marker}`,
+];
+
+describe('SPEC 6: services on a remote host over OpenSSH', () => {
+  it('runs start commands and exec checks on the host as its user, every argument arriving exactly as written', async () => {
+    const dir = workDir();
+    const weird = ['a b', '$HOME', '; rm -rf /', "it's", '*', '`id`', 'tab\there'];
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        one: {
+          host: 'box',
+          start: ['sh', '-c', `printf '%s\\n' "$@" > ${dir}/args; id -un > ${dir}/user`, 'sh', ...weird],
+          health: { checks: [{ exec: `test -s ${dir}/user` }], ...fast },
+        },
+      },
+    });
+    const result = await apply(dir);
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    expect(readFileSync(join(dir, 'args'), 'utf8')).toBe(`${weird.join('\n')}\n`);
+    expect(readFileSync(join(dir, 'user'), 'utf8').trim()).toBe(sshd.user);
+    expect(result.stdout).toContain('(on box)');
+    // The shared connection is closed at the end of the run.
+    expect(muxesOf(dir)).toEqual([]);
+  }, 60_000);
+
+  it('a remote daemon: checks default to the host address, a second apply finds it healthy, down stops it', async () => {
+    const dir = workDir();
+    const [port] = (await freePorts(1)) as [number];
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        web: {
+          host: 'box',
+          start: { run: httpServer(port, dir), daemon: true },
+          health: {
+            checks: [{ tcp: { port } }, { http: { url: `:${port}/`, body_contains: 'ok' } }],
+            ...fast,
+          },
+        },
+      },
+    });
+    const first = await apply(dir);
+    expect(first.code, first.stdout + first.stderr).toBe(EXIT.ok);
+    expect(first.stdout).toMatch(/web\s+\S+\s+healthy/);
+    // It runs on the host as the host's user, detached from restore, which has exited.
+    const pids = processesWith(dir).filter((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('node'),
+    );
+    expect(pids).toHaveLength(1);
+    const owner = execFileSync('ps', ['-o', 'user=', '-p', String(pids[0])], { encoding: 'utf8' }).trim();
+    expect(owner).toBe(sshd.user.slice(0, owner.length));
+    expect(muxesOf(dir)).toEqual([]);
+
+    const second = await apply(dir);
+    expect(second.code).toBe(EXIT.ok);
+    expect(second.stdout).toMatch(/web\s+\S+\s+already healthy/);
+
+    const down = await runCli(['down', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+    });
+    expect(down.code, down.stdout + down.stderr).toBe(EXIT.ok);
+    expect(down.stdout).toMatch(/stopped daemon pid \d+ on box/);
+    await eventually(() => processesWith(dir).length === 0, 'the remote daemon to be gone');
+  }, 60_000);
+
+  it('failures carry ssh own words: refused connection, refused key, changed host key, remote command not found', async () => {
+    const dir = workDir();
+    const [closed] = (await freePorts(1)) as [number];
+    const wrongKnownHosts = writeFile(
+      dir,
+      'wrong_known_hosts',
+      `[127.0.0.1]:${sshd.port} ${readFileSync(`${sshd.otherKey('fake_host')}.pub`, 'utf8')
+        .split(' ')
+        .slice(0, 2)
+        .join(' ')}\n`,
+    );
+    plan(dir, {
+      hosts: {
+        box: sshd.host(),
+        closed: sshd.host({ port: closed }),
+        stranger: sshd.host({ identity_file: sshd.otherKey('stranger') }),
+        impostor: sshd.host({
+          ssh_options: { UserKnownHostsFile: wrongKnownHosts, StrictHostKeyChecking: 'yes' },
+        }),
+      },
+      services: {
+        refused: { host: 'closed', start: 'true', critical: false },
+        after_refused: { host: 'box', start: 'true', depends_on: ['refused'], critical: false },
+        key: { host: 'stranger', start: 'true', critical: false },
+        hostkey: { host: 'impostor', start: 'true', critical: false },
+        missing: { host: 'box', start: 'no-such-command-xyz --flag', critical: false },
+      },
+    });
+    const result = await apply(dir);
+    const out = result.stdout + result.stderr;
+    expect(result.code, out).toBe(EXIT.failed);
+    expect(hasStackTrace(out)).toBe(false);
+    expect(out).toMatch(
+      new RegExp(
+        `refused\\s+FAILED\\s+start command ssh: connect to host 127.0.0.1 port ${closed}: Connection refused`,
+      ),
+    );
+    expect(out).toMatch(/key\s+FAILED\s+start command .*Permission denied \(publickey/);
+    expect(out).toMatch(/hostkey\s+FAILED\s+start command Host key verification failed\./);
+    expect(out).toMatch(/missing\s+FAILED\s+start command command not found on box: no-such-command-xyz/);
+    expect(out).toMatch(/after_refused\s+blocked\s+by refused/);
+  }, 60_000);
+
+  it('a start command past its timeout is cut, and its whole process tree on the host dies with it', async () => {
+    const dir = workDir();
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        slow: {
+          host: 'box',
+          start: { run: `sleep 3001 & sleep 3002; echo ${dir}`, shell: true, timeout: '1s' },
+        },
+      },
+    });
+    const result = await apply(dir);
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stdout).toContain('timed out after 1s');
+    const sleepers = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(/sleep 300[12]/g) ?? [];
+    await eventually(() => sleepers().length === 0, 'no sleep left on the host', 8000);
+  }, 60_000);
+
+  it('a hung connection (a server that never answers) is cut by the service timeout', async () => {
+    const dir = workDir();
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      plan(dir, {
+        hosts: { mute: sshd.host({ port }) },
+        services: { stuck: { host: 'mute', start: 'true', timeout: '2s' } },
+      });
+      const started = Date.now();
+      const result = await apply(dir);
+      expect(result.code).toBe(EXIT.failed);
+      expect(result.stdout).toMatch(/stuck\s+FAILED\s+start command timed out after .*deadline of 2s passed/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
+
+  it("a host's concurrency caps its services in flight, whatever the global cap", async () => {
+    const dir = workDir();
+    const log = join(dir, 'log');
+    const step = (name: string) => `echo + ${name} >> ${log}; sleep 0.4; echo - ${name} >> ${log}`;
+    const services: Record<string, unknown> = {};
+    for (const name of ['a', 'b', 'c', 'd', 'e'])
+      services[name] = { host: 'box', start: { run: step(name), shell: true } };
+    plan(dir, { hosts: { box: sshd.host({ concurrency: 2 }) }, services });
+    const result = await apply(dir, '--concurrency', '8');
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    let running = 0;
+    let most = 0;
+    for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+      running += line.startsWith('+') ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+  }, 60_000);
+
+  it('plan shows the host of each service; plan --live probes remote exec checks and never starts anything', async () => {
+    const dir = workDir();
+    writeFile(dir, 'present', 'x');
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        up: { host: 'box', start: `touch ${dir}/started-up`, health: [{ exec: `test -f ${dir}/present` }] },
+        down: {
+          host: 'box',
+          start: `touch ${dir}/started-down`,
+          health: [{ exec: `test -f ${dir}/absent` }],
+        },
+      },
+    });
+    const shown = await runCli(['plan', 'plan.yaml'], { cwd: dir });
+    expect(shown.code).toBe(EXIT.ok);
+    expect(shown.stdout).toContain(`host    box: ${sshd.user}@127.0.0.1:${sshd.port}`);
+    const live = await runCli(['plan', 'plan.yaml', '--live'], { cwd: dir, timeoutMs: 30_000 });
+    expect(live.code, live.stdout + live.stderr).toBe(EXIT.ok);
+    expect(live.stdout).toMatch(/up.*\[healthy/);
+    expect(live.stdout).toMatch(/down.*\[not healthy/);
+    expect(existsSync(join(dir, 'started-up')) || existsSync(join(dir, 'started-down'))).toBe(false);
+  }, 60_000);
+});
