@@ -89,19 +89,13 @@ export async function startSshd(): Promise<Sshd> {
     ].join('\n'),
   );
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-    log += text;
-  });
+  // Its log goes to a file, not a pipe: a benchmark blocked in spawnSync would not drain a pipe,
+  // and sshd would stop, mid-handshake, once the pipe was full.
+  const logFile = join(dir, 'sshd.log');
+  const child: ChildProcess = spawn(sshd, ['-D', '-E', logFile, '-f', config], { stdio: 'ignore' });
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(
-    port,
-    () => child.exitCode !== null,
-    () => log,
-  );
+  await waitForPort(port, () => child.exitCode !== null, log);
 
   return {
     port,

@@ -99,6 +99,9 @@ export const directLauncher: Launcher = {
       request.endInputOn !== undefined && child.stdin
         ? endInputWatch(request.endInputOn, child.stdin)
         : undefined;
+    // Output ending is as good a sign as the marker that the remote side is done (the script may
+    // not live to print it); whichever comes first closes the input.
+    if (watch) child.stdout?.once('end', () => child.stdin?.end());
     const streams = (['stdout', 'stderr'] as const).map((name) => {
       const stream = child[name]!;
       stream.on('data', (chunk: Buffer) => {

@@ -83,13 +83,9 @@ export async function spawnRemoteDaemon(
     (stream, chunk) => lines[stream].push(chunk),
   );
   if (!launched.ok) {
+    const message = launched.code === 'ENOENT' ? 'command not found: ssh' : launched.message;
     return failed(
-      explainRemote(
-        { failure: 'spawn-error', exitCode: null, message: `command not found: ${launched.message}` },
-        undefined,
-        command,
-        target.host,
-      ),
+      explainRemote({ failure: 'spawn-error', exitCode: null, message }, undefined, command, target.host),
     );
   }
   const session = launched.process;
