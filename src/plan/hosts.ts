@@ -104,17 +104,24 @@ const KNOWN = new Map(SSH_OPTIONS.map((name) => [name.toLowerCase(), name]));
 const ADDRESS = /^[A-Za-z0-9_.:[\]%][A-Za-z0-9_.:[\]%-]*$/;
 const USER = /^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$/;
 
+/**
+ * A host as far as it could be read: in an invalid plan a field that fails the schema is left
+ * out, so that the problems of the other fields are still found in the same pass.
+ */
+export type PartialHost = Partial<RawHost>;
+
 /** The hosts of a plan, checked and resolved; `text` substitutes variables. */
 export function resolveHosts(
-  raw: Record<string, RawHost>,
+  raw: Record<string, PartialHost>,
   text: (path: readonly PathSegment[], value: string) => string,
   report: HostReport,
 ): Record<string, ResolvedHost> {
   const hosts: Record<string, ResolvedHost> = {};
   for (const [name, host] of Object.entries(raw)) {
     const base = ['hosts', name];
-    const address = text([...base, 'address'], host.address);
-    if (!ADDRESS.test(address)) {
+    // A missing or malformed address was reported by the schema.
+    const address = host.address === undefined ? '' : text([...base, 'address'], host.address);
+    if (host.address !== undefined && !ADDRESS.test(address)) {
       report(
         [...base, 'address'],
         'invalid-value',

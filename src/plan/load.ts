@@ -5,6 +5,7 @@ import { err, ok } from '../util/result.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostic.js';
 import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
+import type { PartialHost } from './hosts.js';
 import type { ResolvedHost, ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
 import { parseYaml, parseYamlFast } from './parse.js';
 import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
@@ -16,7 +17,6 @@ import {
   type RawCheck,
   type RawHealth,
   type RawHealthTiming,
-  type RawHost,
   type RawPlan,
   type RawService,
   Service,
@@ -231,12 +231,13 @@ function lenientServices(data: unknown): RawPlan['services'] {
   return out;
 }
 
-function lenientHosts(data: unknown): Record<string, RawHost> {
-  const out: Record<string, RawHost> = {};
+function lenientHosts(data: unknown): Record<string, PartialHost> {
+  const out: Record<string, PartialHost> = {};
   if (!isRecord(data) || !isRecord(data.hosts)) return out;
   for (const [name, value] of Object.entries(data.hosts)) {
     const parsed = Host.safeParse(value);
     if (parsed.success) out[name] = parsed.data;
+    else if (isRecord(value)) out[name] = lenientObject(Host, value) as PartialHost;
   }
   return out;
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import type { Code } from './codes.js';
 import { splitCommandLine } from './command-line.js';
-import { resolveHosts } from './hosts.js';
+import { type PartialHost, resolveHosts } from './hosts.js';
 import { parseTemplate, renderTemplate, type Template, unsetVariables } from './interpolate.js';
 import type { PathSegment } from './locate.js';
 import {
@@ -20,7 +20,6 @@ import {
   type RawCommand,
   type RawEnv,
   type RawHealthTiming,
-  type RawHost,
   type RawService,
   type RawStartCommand,
 } from './schema.js';
@@ -101,7 +100,7 @@ export function resolveService(
 
 /** The plan's hosts, checked and resolved in the context's mode (see hosts.ts). */
 export function resolveHostsIn(
-  raw: Record<string, RawHost>,
+  raw: Record<string, PartialHost>,
   ctx: ResolveContext,
 ): Record<string, ResolvedHost> {
   const r = new Resolver(ctx);

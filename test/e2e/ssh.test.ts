@@ -49,6 +49,9 @@ const apply = (dir: string, ...args: string[]) =>
 /** ssh connection-sharing processes left behind by a run in `dir`. */
 const muxesOf = (dir: string) => processesWith(join(dir, 'state'));
 
+/** The ssh_options of the test server's host entry. */
+const sshOptions = () => sshd.host().ssh_options as Record<string, string>;
+
 const fast = { interval: '100ms', start_interval: '50ms', retries: 50 };
 /** An HTTP server on the host, written inline: nothing of this repository needs to be readable there. */
 const httpServer = (port: number, marker: string) => [
@@ -180,6 +183,48 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const sleepers = () =>
       execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(/sleep 300[12]/g) ?? [];
     await eventually(() => sleepers().length === 0, 'no sleep left on the host', 8000);
+  }, 60_000);
+
+  it('a command that ignores SIGTERM on the host is killed 5 s after its connection closes', async () => {
+    const dir = workDir();
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        deaf: {
+          host: 'box',
+          start: { run: `trap '' TERM; sleep 3003; echo ${dir}`, shell: true, timeout: '1s' },
+        },
+      },
+    });
+    const result = await apply(dir);
+    expect(result.code).toBe(EXIT.failed);
+    const sleepers = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(/^sleep 3003$/gm) ?? [];
+    // SIGTERM alone leaves it running...
+    expect(sleepers()).toHaveLength(1);
+    // ...until SIGKILL, 5 s later.
+    await eventually(() => sleepers().length === 0, 'the sleep killed on the host', 12_000);
+  }, 60_000);
+
+  it('commands started together on a host share one connection: one login, not one per command', async () => {
+    const dir = workDir();
+    const services: Record<string, unknown> = {};
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) services[name] = { host: 'box', start: 'true' };
+    plan(dir, { hosts: { box: sshd.host() }, services });
+    const logins = () =>
+      readFileSync(join(sshd.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g)?.length ?? 0;
+    const before = logins();
+    const result = await apply(dir, '--concurrency', '4');
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    expect(logins() - before).toBe(1);
+    // With reuse turned off, each command logs in on its own.
+    plan(dir, {
+      hosts: { box: sshd.host({ ssh_options: { ...sshOptions(), ControlMaster: 'no' } }) },
+      services,
+    });
+    const fresh = logins();
+    expect((await apply(dir, '--concurrency', '4')).code).toBe(EXIT.ok);
+    expect(logins() - fresh).toBe(6);
   }, 60_000);
 
   it('a hung connection (a server that never answers) is cut by the service timeout', async () => {

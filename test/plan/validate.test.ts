@@ -377,6 +377,18 @@ describe('SPEC 6 hosts are validated like the rest', () => {
     expect(d.message).toContain('address');
   });
 
+  it('every problem of a host in one pass: a bad port does not hide a bad option name or user', () => {
+    const found = diagnose(
+      plan('    port: 70000\n    user: "-x"\n    ssh_options: { StrictHostKeyCheck: "yes" }\n'),
+    );
+    expect(found.map((d) => `${at(d)} ${d.code}`)).toEqual([
+      '4:3 missing-key',
+      '5:11 invalid-value',
+      '6:11 invalid-value',
+      '7:20 unknown-key',
+    ]);
+  });
+
   it('an unsafe host name', () => {
     const d = only(`${HEAD}hosts:\n  Db 1: { address: x }\nservices:\n  pg: { start: x }\n`, 'invalid-name');
     expect(at(d)).toBe('4:3');

@@ -1,7 +1,7 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
 import { toSpec } from '../executor/spec.js';
-import { type RemoteTarget, remoteSpec } from '../remote/run.js';
+import { commandBudget, inTurn, type RemoteTarget, remoteSpec } from '../remote/run.js';
 import { remoteDisplay } from '../remote/ssh.js';
 import { execCheck } from './exec.js';
 import { httpCheck } from './http.js';
@@ -41,10 +41,15 @@ function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckRes
       return tcpCheck(check, limits);
     case 'exec':
       if (options.remote) {
-        return execCheck(remoteSpec(check.command, options.remote, options.timeoutMs), {
-          ...limits,
-          display: remoteDisplay(check.command, options.remote.host),
-        });
+        const remote = options.remote;
+        const budget = commandBudget(check.command, options.timeoutMs);
+        return inTurn(remote, budget, options.signal, (budgetMs) =>
+          execCheck(remoteSpec(check.command, remote, budgetMs), {
+            ...limits,
+            ...(budgetMs !== null ? { timeoutMs: budgetMs } : {}),
+            display: remoteDisplay(check.command, remote.host),
+          }),
+        );
       }
       return execCheck(toSpec(check.command, options.planDir, options.timeoutMs), limits);
     default:

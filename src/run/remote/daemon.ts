@@ -5,7 +5,7 @@ import { LineSplitter } from '../executor/lines.js';
 import { terminateGroup } from '../executor/process-group.js';
 import { runCommand } from '../executor/run-command.js';
 import type { CommandRecord, Stream } from '../executor/types.js';
-import { explainRemote, type RemoteTarget } from './run.js';
+import { explainRemote, inTurn, type RemoteTarget } from './run.js';
 import {
   daemonScript,
   logTailScript,
@@ -26,7 +26,7 @@ const REMOTE_CALL_MS = 30_000;
  * closes that session and leaves the daemon running. `timeoutMs` bounds the wait for the host
  * to report the daemon's pid (a hung connection).
  */
-export async function spawnRemoteDaemon(
+export function spawnRemoteDaemon(
   command: ResolvedCommand,
   target: RemoteTarget,
   names: { plan: string; service: string },
@@ -34,6 +34,19 @@ export async function spawnRemoteDaemon(
   signal?: AbortSignal,
 ): Promise<SpawnResult> {
   const startedAt = Date.now();
+  return inTurn(target, timeoutMs, signal, (budgetMs) =>
+    spawnInTurn(command, target, names, startedAt, budgetMs ?? timeoutMs, signal),
+  );
+}
+
+async function spawnInTurn(
+  command: ResolvedCommand,
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+  startedAt: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SpawnResult> {
   const display = remoteDisplay(command, target.host);
   const failed = (message: string, fields: Partial<CommandRecord> = {}): SpawnResult => ({
     ok: false,
@@ -144,14 +157,11 @@ export async function spawnRemoteDaemon(
     },
     lastOutput: async () => {
       const said: string[] = [];
-      const spec = target.ssh.spec(
-        target.host,
-        logTailScript(names.plan, names.service, 3),
-        target.localDir,
-        REMOTE_CALL_MS,
-        false,
-      );
-      await runCommand(spec, { onLine: (stream, line) => stream === 'stdout' && said.push(line) });
+      await inTurn(target, REMOTE_CALL_MS, undefined, (budgetMs) => {
+        const script = logTailScript(names.plan, names.service, 3);
+        const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
+        return runCommand(spec, { onLine: (stream, line) => stream === 'stdout' && said.push(line) });
+      });
       return said;
     },
   };
@@ -166,18 +176,15 @@ export async function stopRemoteDaemon(
 ): Promise<{ ok: boolean; running: boolean; message: string }> {
   let pid: string | undefined;
   let lastError: string | undefined;
-  const spec = target.ssh.spec(
-    target.host,
-    stopDaemonScript(names.plan, names.service, graceMs),
-    target.localDir,
-    graceMs + REMOTE_CALL_MS,
-    false,
-  );
-  const record = await runCommand(spec, {
-    onLine: (stream, line) => {
-      if (stream === 'stdout') pid = line.trim();
-      else if (line.trim() !== '') lastError = line.trim();
-    },
+  const record = await inTurn(target, graceMs + REMOTE_CALL_MS, undefined, (budgetMs) => {
+    const script = stopDaemonScript(names.plan, names.service, graceMs);
+    const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
+    return runCommand(spec, {
+      onLine: (stream, line) => {
+        if (stream === 'stdout') pid = line.trim();
+        else if (line.trim() !== '') lastError = line.trim();
+      },
+    });
   });
   if (record.failure === null) {
     return { ok: true, running: true, message: `stopped daemon pid ${pid ?? '?'} on ${target.host.name}` };

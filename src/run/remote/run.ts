@@ -19,11 +19,33 @@ const SSH_FAILED = 255;
 export function remoteSpec(
   command: ResolvedCommand,
   target: RemoteTarget,
-  boundMs: number | null,
+  timeoutMs: number | null,
 ): CommandSpec {
-  const own = command.timeout_ms;
-  const timeoutMs = own === null ? boundMs : boundMs === null ? own : Math.min(own, boundMs);
   return target.ssh.spec(target.host, runScript(command), target.localDir, timeoutMs);
+}
+
+/** A command's deadline: its own timeout, or the caller's bound when that is shorter. */
+export function commandBudget(command: ResolvedCommand, boundMs: number | null): number | null {
+  const own = command.timeout_ms;
+  return own === null ? boundMs : boundMs === null ? own : Math.min(own, boundMs);
+}
+
+/**
+ * Runs `body` in its turn on the target's host (SshHosts.turn: it may wait for the host's shared
+ * connection to open), with what is left of `budgetMs`.
+ */
+export async function inTurn<T>(
+  target: RemoteTarget,
+  budgetMs: number | null,
+  signal: AbortSignal | undefined,
+  body: (budgetMs: number | null) => Promise<T>,
+): Promise<T> {
+  const turn = await target.ssh.turn(target.host, budgetMs, signal);
+  try {
+    return await body(budgetMs === null ? null : Math.max(1, budgetMs - turn.waitedMs));
+  } finally {
+    turn.done();
+  }
 }
 
 /**
@@ -39,14 +61,16 @@ export async function runRemote(
   options: RunOptions = {},
 ): Promise<CommandRecord> {
   let lastError: string | undefined;
-  const record = await runCommand(remoteSpec(command, target, boundMs), {
-    ...options,
-    display: remoteDisplay(command, target.host),
-    onLine: (stream, line) => {
-      if (stream === 'stderr' && line.trim() !== '') lastError = line.trim();
-      options.onLine?.(stream, line);
-    },
-  });
+  const record = await inTurn(target, commandBudget(command, boundMs), options.signal, (budgetMs) =>
+    runCommand(remoteSpec(command, target, budgetMs), {
+      ...options,
+      display: remoteDisplay(command, target.host),
+      onLine: (stream, line) => {
+        if (stream === 'stderr' && line.trim() !== '') lastError = line.trim();
+        options.onLine?.(stream, line);
+      },
+    }),
+  );
   return {
     ...record,
     argv: command.argv,

@@ -12,11 +12,20 @@ import type { ResolvedCommand } from '../../plan/model.js';
  * its commands running.
  */
 
-/** What ssh asks the remote login shell to run: read exactly the script's bytes, then run them. */
-export function remoteCommandLine(script: string): string {
-  const bytes = Buffer.byteLength(script);
-  // dd reads byte by byte, so nothing after the script (the watcher's input) is consumed.
-  return `exec sh -c 'eval "$(dd bs=1 count=${bytes} 2>/dev/null)"'`;
+/**
+ * What ssh asks the remote login shell to run, whatever that shell is (sh, bash, zsh, csh, fish):
+ * a POSIX sh that reads its script from standard input. No other process: each one costs the
+ * host a fork and an exec per command.
+ */
+export const REMOTE_COMMAND_LINE = 'exec sh';
+
+/**
+ * A script as sent: one brace group, which sh parses whole before it runs any of it, so nothing
+ * a command or a watcher later reads from standard input can be part of the script. A script
+ * whose input is not watched gets /dev/null as input once parsed.
+ */
+export function framed(script: string, watched: boolean): string {
+  return `{\n${watched ? '' : 'exec </dev/null\n'}${script}}\n`;
 }
 
 /**
@@ -32,20 +41,27 @@ const END = `printf '${END_MARKER} %s\n' "$restore_rc"`;
 /** Exit status of a script whose working directory cannot be entered. */
 export const REMOTE_CWD_FAILED = 125;
 
-/** A non-daemon command: runs in its own session, and its whole group dies with the connection. */
+/**
+ * A non-daemon command, in the process group of the ssh session (sshd starts each session in a
+ * session of its own, and `exec sh` keeps the leader's pid, so the group is `$$`). When the
+ * connection closes before the command ends, the watcher terminates that whole group, itself
+ * last: the command, whatever it started, and the script's shell.
+ */
 export function runScript(command: ResolvedCommand): string {
-  const argv = words(command);
+  // Should the session's shell not lead a group (a wrapper forked it), `kill -$$` finds no group
+  // and the command's own pid is signalled instead.
+  const signal = (name: string) => `kill -${name} -$$ 2>/dev/null || kill -${name} $restore_pid 2>/dev/null`;
   return [
     'exec 3<&0',
     ...prelude(command),
-    `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null 3<&- & else ${argv} </dev/null 3<&- & fi`,
+    `${words(command)} </dev/null 3<&- &`,
     'restore_pid=$!',
-    // The group first, then the process itself (without setsid it leads no group).
-    '(cat >/dev/null 2>&1 <&3; kill -TERM -$restore_pid 2>/dev/null || kill -TERM $restore_pid 2>/dev/null; sleep 5; kill -KILL -$restore_pid 2>/dev/null; kill -KILL $restore_pid 2>/dev/null) >/dev/null 2>&1 &',
+    // `read`, not `cat`: a builtin, so no process to start. The watcher outlives its own SIGTERM.
+    `(trap '' TERM; while read -r restore_line; do :; done <&3; ${signal('TERM')}; sleep 5; ${signal('KILL')}) >/dev/null 2>&1 &`,
     'restore_watch=$!',
     'wait $restore_pid',
     'restore_rc=$?',
-    'kill $restore_watch 2>/dev/null',
+    'kill -KILL $restore_watch 2>/dev/null',
     END,
     'exit $restore_rc',
     '',
@@ -80,7 +96,7 @@ export function daemonScript(command: ResolvedCommand, plan: string, service: st
     'restore_pid=$!',
     `echo "$restore_pid" >"$restore_dir"/${quote(`${service}.pid`)}`,
     `echo "${PID_MARKER}$restore_pid"`,
-    '(cat >/dev/null 2>&1 <&3; kill -TERM $$ 2>/dev/null) >/dev/null 2>&1 &',
+    '(while read -r restore_line; do :; done <&3; kill -TERM $$) >/dev/null 2>&1 &',
     'wait $restore_pid',
     'restore_rc=$?',
     END,

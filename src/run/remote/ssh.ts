@@ -1,16 +1,27 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatCommand } from '../../plan/command-text.js';
 import { expandHome, reusesConnections } from '../../plan/hosts.js';
 import type { ResolvedCommand, ResolvedHost } from '../../plan/model.js';
 import type { CommandSpec } from '../executor/types.js';
-import { END_MARKER, remoteCommandLine } from './script.js';
+import { END_MARKER, framed, REMOTE_COMMAND_LINE } from './script.js';
 
 /** How long an idle shared connection stays up; it is closed at the end of a run anyway. */
 const PERSIST = '60s';
+/** How often a command waiting for its host's shared connection looks for the socket. */
+const POLL_MS = 10;
+/** The longest a command waits for another to open its host's shared connection. */
+const MAX_WAIT_MS = 10_000;
+
+/** A command's turn on a host: how long it waited, and `done` to call when it has ended. */
+export interface Turn {
+  waitedMs: number;
+  done(): void;
+}
+
 /** A unix socket path longer than this does not fit in sockaddr_un on every system (104 on BSD). */
 const MAX_SOCKET_PATH = 100;
 
@@ -22,6 +33,12 @@ const MAX_SOCKET_PATH = 100;
  */
 export class SshHosts {
   readonly #used = new Set<string>();
+  /** Hosts whose shared connection is being opened, by the first command sent there. */
+  readonly #opening = new Map<string, Promise<void>>();
+  /** Hosts whose shared connection is known to be up. */
+  readonly #open = new Set<string>();
+  /** Socket path of each host, its directory created on first use. */
+  readonly #sockets = new Map<string, string>();
 
   /** `controlDir`: where the connection sockets live (created 0700 on first use). */
   constructor(
@@ -33,6 +50,58 @@ export class SshHosts {
     const host = this.hosts[name];
     if (!host) throw new Error(`unknown host ${name}`); // the plan was validated: a bug
     return host;
+  }
+
+  /**
+   * Waits, when another command is opening the host's shared connection, until it is up (its
+   * socket exists) or that command has ended, so that commands started together do not each
+   * open a connection of their own: one handshake per host instead of one per slot. A waiter
+   * waits at most half of `budgetMs` (its deadline), and stops waiting on `signal`; the caller
+   * takes `waitedMs` off its deadline. `done` ends the turn of the command that opens.
+   */
+  async turn(host: ResolvedHost, budgetMs: number | null, signal?: AbortSignal): Promise<Turn> {
+    const none: Turn = { waitedMs: 0, done: () => {} };
+    if (!reusesConnections(host) || this.#open.has(host.name)) return none;
+    const socket = this.socket(host);
+    const opening = this.#opening.get(host.name);
+    if (opening === undefined) {
+      let finish = () => {};
+      this.#opening.set(
+        host.name,
+        new Promise<void>((resolve) => {
+          finish = resolve;
+        }),
+      );
+      const done = () => {
+        if (this.#opening.get(host.name) === undefined) return;
+        this.#opening.delete(host.name);
+        if (existsSync(socket)) this.#open.add(host.name);
+        finish();
+      };
+      return { waitedMs: 0, done };
+    }
+    const started = Date.now();
+    const limit = Math.min(MAX_WAIT_MS, budgetMs === null ? MAX_WAIT_MS : budgetMs / 2);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort = () => {};
+    await Promise.race([
+      opening,
+      new Promise<void>((resolve) => {
+        const look = () => {
+          if (existsSync(socket) || Date.now() - started >= limit) resolve();
+          else timer = setTimeout(look, POLL_MS);
+        };
+        look();
+      }),
+      new Promise<void>((resolve) => {
+        onAbort = resolve;
+        if (signal?.aborted) resolve();
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    return { waitedMs: Date.now() - started, done: () => {} };
   }
 
   /** ssh's argv up to and including the destination. */
@@ -71,12 +140,12 @@ export class SshHosts {
     watched = true,
   ): CommandSpec {
     return {
-      argv: ['ssh', ...this.argv(host), remoteCommandLine(script)],
+      argv: ['ssh', ...this.argv(host), REMOTE_COMMAND_LINE],
       shell: false,
       cwd: localDir,
       env: {},
       timeoutMs,
-      input: script,
+      input: framed(script, watched),
       ...(watched ? { endInputOn: END_MARKER } : {}),
     };
   }
@@ -93,6 +162,8 @@ export class SshHosts {
       });
     });
     this.#used.clear();
+    this.#open.clear();
+    this.#sockets.clear();
     await Promise.all(closing);
   }
 
@@ -102,6 +173,8 @@ export class SshHosts {
    * directory, named after it. Either directory is created 0700.
    */
   private socket(host: ResolvedHost): string {
+    const known = this.#sockets.get(host.name);
+    if (known !== undefined) return known;
     let dir = this.controlDir;
     // While it binds, ssh adds a suffix of 17 characters to the path.
     if (join(dir, host.name).length + 17 > MAX_SOCKET_PATH) {
@@ -109,7 +182,9 @@ export class SshHosts {
       dir = join(tmpdir(), `restore-ssh-${process.getuid?.() ?? 0}-${tag}`);
     }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return join(dir, host.name);
+    const socket = join(dir, host.name);
+    this.#sockets.set(host.name, socket);
+    return socket;
   }
 }
 
