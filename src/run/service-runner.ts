@@ -196,9 +196,19 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         onLine: (stream: Stream, line: string) =>
           ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
       };
-      const record = remote
+      const ran = remote
         ? await runRemote(start, remote, remaining, options)
         : await runCommand(toSpec(start, ctx.planDir, remaining), options);
+      // Cut by the service's deadline rather than its own timeout: the figure that counts is the
+      // deadline's, not what happened to be left of it when the command started.
+      const cutByDeadline =
+        ran.failure === 'timeout' && (start.timeout_ms === null || start.timeout_ms > remaining);
+      const record = cutByDeadline
+        ? {
+            ...ran,
+            message: `still running when the deadline of ${formatDuration(service.timeout_ms)} passed`,
+          }
+        : ran;
       ctx.bus.emit({
         type: 'service.attempt',
         ...base,
@@ -214,6 +224,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           : fail(...notHealthy(outcome, service));
       }
       lastFailure = { reason: 'start-failed', message: `start command ${record.message}` };
+      if (cutByDeadline) return fail('deadline', lastFailure.message);
       if (Date.now() >= deadline)
         return fail(
           'deadline',

@@ -275,6 +275,16 @@ describe('SPEC 4 apply: failure semantics', () => {
     await eventually(() => !isAlive(child), 'the background child to be gone', 2000);
   });
 
+  it("a start command cut by the service's deadline says so, with the deadline as written", async () => {
+    const dir = workDir();
+    plan(dir, { slow: { start: 'sleep 300', timeout: '1s' } });
+    const result = await apply(dir, ['--log-format', 'json']);
+    expect(result.code).toBe(EXIT.failed);
+    const failed = events(result.stdout).find((e) => e.event === 'service.failed')!;
+    expect(failed.reason).toBe('deadline');
+    expect(failed.message).toBe('start command still running when the deadline of 1s passed');
+  });
+
   it('a command that does not exist is a clear failure', async () => {
     const dir = workDir();
     plan(dir, { ghost: { start: 'no-such-command-xyz --flag' } });

@@ -28,6 +28,31 @@ export interface Daemon {
 export type SpawnResult = { ok: true; daemon: Daemon } | { ok: false; record: CommandRecord };
 
 /**
+ * A daemon that did not start, or was not confirmed started: a spawn-error record unless `fields`
+ * say otherwise (a timeout, an interruption, an early exit).
+ */
+export function spawnFailed(
+  what: Pick<CommandRecord, 'command' | 'argv' | 'cwd' | 'startedAt'>,
+  message: string,
+  fields: Partial<CommandRecord> = {},
+): SpawnResult {
+  return {
+    ok: false,
+    record: {
+      ...what,
+      pid: null,
+      durationMs: Date.now() - what.startedAt,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      failure: 'spawn-error',
+      message,
+      ...fields,
+    },
+  };
+}
+
+/**
  * Spawns a daemon (SPEC section 4, step 5): detached in its own process group, output appended
  * to its log file (file descriptors, not pipes, so it keeps logging after restore exits), its
  * pid written to its pid file. Both files are mode 0600.
@@ -42,22 +67,8 @@ export async function spawnDaemon(
   },
 ): Promise<SpawnResult> {
   const startedAt = Date.now();
-  const failed = (message: string): SpawnResult => ({
-    ok: false,
-    record: {
-      command: formatCommand(spec),
-      argv: spec.argv,
-      cwd: spec.cwd,
-      pid: null,
-      startedAt,
-      durationMs: Date.now() - startedAt,
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      failure: 'spawn-error',
-      message,
-    },
-  });
+  const failed = (message: string): SpawnResult =>
+    spawnFailed({ command: formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt }, message);
   const badCwd = await checkDirectory(spec.cwd);
   if (badCwd) return failed(badCwd);
 

@@ -1,5 +1,5 @@
 import type { ResolvedCommand } from '../../plan/model.js';
-import type { Daemon, SpawnResult } from '../executor/daemon.js';
+import { type Daemon, type SpawnResult, spawnFailed } from '../executor/daemon.js';
 import { launcher } from '../executor/launch.js';
 import { LineSplitter } from '../executor/lines.js';
 import { terminateGroup } from '../executor/process-group.js';
@@ -48,23 +48,9 @@ async function spawnInTurn(
   signal?: AbortSignal,
 ): Promise<SpawnResult> {
   const display = remoteDisplay(command, target.host);
-  const failed = (message: string, fields: Partial<CommandRecord> = {}): SpawnResult => ({
-    ok: false,
-    record: {
-      command: display,
-      argv: command.argv,
-      cwd: command.cwd ?? '~',
-      pid: null,
-      startedAt,
-      durationMs: Date.now() - startedAt,
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      failure: 'spawn-error',
-      message,
-      ...fields,
-    },
-  });
+  const what = { command: display, argv: command.argv, cwd: command.cwd ?? '~', startedAt };
+  const failed = (message: string, fields: Partial<CommandRecord> = {}): SpawnResult =>
+    spawnFailed(what, message, fields);
   const spec = target.ssh.spec(
     target.host,
     daemonScript(command, names.plan, names.service),
