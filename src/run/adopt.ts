@@ -1,9 +1,16 @@
 import type { ResolvedService } from '../plan/model.js';
 import { isAlive, terminateGroup } from './executor/process-group.js';
 import { livePidFrom } from './pid-file.js';
-import type { ServiceContext, ServiceOutcome } from './service-runner.js';
+import { remoteDaemonPid, stopRemoteDaemon } from './remote/daemon.js';
+import { planNameOf, remoteTargetOf, type ServiceContext, type ServiceOutcome } from './service-runner.js';
 import { servicePid } from './state-dir.js';
 import { verifyHealth } from './verify.js';
+
+/** How often an adopted daemon is looked for: here, and on its host (one ssh command each). */
+const WATCH_MS = 100;
+const REMOTE_WATCH_MS = 1000;
+/** SIGTERM to SIGKILL for an adopted daemon that does not become healthy. */
+const STOP_GRACE_MS = 10_000;
 
 /**
  * On resume, a daemon that was starting when restore died may still be running. It is adopted:
@@ -16,23 +23,38 @@ export async function adoptDaemon(
   attempts: number,
   context: ServiceContext,
 ): Promise<ServiceOutcome | undefined> {
-  // Remote daemons keep their pid files on their host; they are started afresh (see README).
-  if (!service.start?.daemon || service.host !== null) return undefined;
-  const pid = livePidFrom(servicePid(context.state, service.name));
-  if (pid === undefined) return undefined;
+  if (!service.start?.daemon) return undefined;
+  // A remote daemon's pid file is on its host (remote/script.ts).
+  const remote = remoteTargetOf(service, context);
+  const names = { plan: planNameOf(context), service: service.name };
+  const pid = remote
+    ? await remoteDaemonPid(remote, names)
+    : livePidFrom(servicePid(context.state, service.name));
+  if (pid === undefined || pid === null) return undefined;
+  // Gone only when the host says so: a host that cannot be reached is asked again.
+  const alive = remote
+    ? async () => {
+        const now = await remoteDaemonPid(remote, names);
+        return now === undefined || now === pid;
+      }
+    : async () => isAlive(pid);
   const started = Date.now();
   const base = { service: service.name, stage: service.stage };
   const watching = new AbortController();
   const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
-    const timer = setInterval(() => {
-      if (!isAlive(pid)) resolve({ exitCode: null, signal: null });
-    }, 100);
-    watching.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    const look = async () => {
+      if (watching.signal.aborted) return;
+      if (!(await alive())) resolve({ exitCode: null, signal: null });
+      else if (!watching.signal.aborted) timer = setTimeout(look, remote ? REMOTE_WATCH_MS : WATCH_MS);
+    };
+    let timer = setTimeout(look, remote ? REMOTE_WATCH_MS : WATCH_MS);
+    watching.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   });
   try {
     const outcome = await verifyHealth({
       health: service.health,
       planDir: context.planDir,
+      remote,
       startedAt: started,
       deadline: started + service.timeout_ms,
       signal: context.signal,
@@ -56,14 +78,15 @@ export async function adoptDaemon(
         attempts,
         rounds: outcome.rounds,
         duration_ms: duration,
-        pid,
+        pid: remote ? null : pid,
         resumed: true,
       });
-      return { result: 'healthy', attempts, durationMs: duration, pid };
+      return { result: 'healthy', attempts, durationMs: duration, pid: remote ? null : pid };
     }
     if (outcome.kind === 'interrupted')
       return { result: 'interrupted', attempts, durationMs: Date.now() - started };
-    await terminateGroup(pid, 10_000);
+    if (remote) await stopRemoteDaemon(remote, names, STOP_GRACE_MS);
+    else await terminateGroup(pid, STOP_GRACE_MS);
     return undefined;
   } finally {
     watching.abort();

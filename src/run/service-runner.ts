@@ -30,6 +30,11 @@ export interface ServiceContext {
   ssh?: SshHosts;
 }
 
+/** The plan's name, under which a remote daemon's files live on its host. */
+export function planNameOf(ctx: Pick<ServiceContext, 'plan' | 'state'>): string {
+  return ctx.plan ?? basename(ctx.state.root);
+}
+
 /** Where a service's commands run: on its host, through the plan's connections, or here. */
 export function remoteTargetOf(
   service: ResolvedService,
@@ -141,7 +146,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         ? await spawnRemoteDaemon(
             start,
             remote,
-            { plan: ctx.plan ?? basename(ctx.state.root), service: service.name },
+            { plan: planNameOf(ctx), service: service.name },
             Math.max(1, deadline - Date.now()),
             ctx.signal,
           )

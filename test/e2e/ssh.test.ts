@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { quote } from 'shlex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli } from '../helpers/cli.js';
+import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
@@ -121,6 +122,45 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     expect(down.code, down.stdout + down.stderr).toBe(EXIT.ok);
     expect(down.stdout).toMatch(/stopped daemon pid \d+ on box/);
     await eventually(() => processesWith(dir).length === 0, 'the remote daemon to be gone');
+  }, 60_000);
+
+  it('a remote daemon still starting when restore was killed is adopted on resume, not started twice', async () => {
+    const dir = workDir();
+    const [port] = (await freePorts(1)) as [number];
+    const record = join(dir, 'starts');
+    const server = httpServer(port, dir)
+      .map((word) => quote(word))
+      .join(' ');
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        slow: {
+          host: 'box',
+          start: { run: `echo start >> ${record}; sleep 2; exec ${server}`, shell: true, daemon: true },
+          health: { checks: [{ tcp: { port } }], ...fast },
+        },
+      },
+    });
+    const starts = () => (existsSync(record) ? readFileSync(record, 'utf8').trim().split('\n').length : 0);
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+    });
+    await eventually(() => starts() === 1, 'the daemon to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resumed = await apply(dir, '--resume', '--log-format', 'json');
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(EXIT.ok);
+    expect(starts()).toBe(1);
+    const healthy = resumed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; resumed?: boolean })
+      .find((event) => event.event === 'service.healthy');
+    expect(healthy).toMatchObject({ resumed: true });
+    const down = await runCli(['down', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+    });
+    expect(down.code, down.stdout + down.stderr).toBe(EXIT.ok);
   }, 60_000);
 
   it('failures carry ssh own words: refused connection, refused key, changed host key, remote command not found', async () => {

@@ -7,6 +7,7 @@ import { runCommand } from '../executor/run-command.js';
 import type { CommandRecord, Stream } from '../executor/types.js';
 import { explainRemote, inTurn, type RemoteTarget } from './run.js';
 import {
+  daemonPidScript,
   daemonScript,
   logTailScript,
   PID_MARKER,
@@ -152,6 +153,28 @@ async function spawnInTurn(
     },
   };
   return { ok: true, daemon };
+}
+
+/**
+ * The pid of a daemon's live process on its host, from the pid file there: null when none is
+ * running, undefined when the host cannot say (unreachable).
+ */
+export async function remoteDaemonPid(
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+): Promise<number | null | undefined> {
+  let pid: number | undefined;
+  const record = await inTurn(target, REMOTE_CALL_MS, undefined, (budgetMs) => {
+    const script = daemonPidScript(names.plan, names.service);
+    const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
+    return runCommand(spec, {
+      onLine: (stream, line) => {
+        if (stream === 'stdout' && /^\d+$/.test(line.trim())) pid = Number(line.trim());
+      },
+    });
+  });
+  if (record.failure === null) return pid;
+  return record.exitCode === REMOTE_NOT_RUNNING ? null : undefined;
 }
 
 /** Stops a daemon on a host from its pid file there; `running: false` when none was running. */

@@ -105,22 +105,39 @@ export function daemonScript(command: ResolvedCommand, plan: string, service: st
   ].join('\n');
 }
 
-/** Exit status of a stop script that found no daemon running. */
+/** Exit status of a stop or pid script that found no daemon running. */
 export const REMOTE_NOT_RUNNING = 3;
+
+/** Whether the daemon `$restore_pid`, or its process group, is alive. */
+const ALIVE = '{ kill -0 -$restore_pid 2>/dev/null || kill -0 $restore_pid 2>/dev/null; }';
+
+/**
+ * Lines that read a daemon's pid file on the host into `$restore_pid`, and exit with
+ * REMOTE_NOT_RUNNING (removing a stale file) unless that process or its group is alive.
+ */
+function livePid(plan: string, service: string): string[] {
+  return [
+    `restore_file="$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.pid`)}`,
+    `[ -f "$restore_file" ] || exit ${REMOTE_NOT_RUNNING}`,
+    'read -r restore_pid <"$restore_file"',
+    `case "$restore_pid" in ''|*[!0-9]*) rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING};; esac`,
+    `${ALIVE} || { rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING}; }`,
+  ];
+}
+
+/** Prints the pid of a daemon's live process on the host, from its pid file. */
+export function daemonPidScript(plan: string, service: string): string {
+  return [...livePid(plan, service), 'echo "$restore_pid"', ''].join('\n');
+}
 
 /** Stops a daemon from its pid file on the host: SIGTERM to its group, SIGKILL after the grace. */
 export function stopDaemonScript(plan: string, service: string, graceMs: number): string {
   const tenths = Math.max(1, Math.ceil(graceMs / 100));
-  const alive = '{ kill -0 -$restore_pid 2>/dev/null || kill -0 $restore_pid 2>/dev/null; }';
   return [
-    `restore_file="$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.pid`)}`,
-    `[ -f "$restore_file" ] || exit ${REMOTE_NOT_RUNNING}`,
-    'restore_pid=$(cat "$restore_file")',
-    `case "$restore_pid" in ''|*[!0-9]*) rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING};; esac`,
-    `${alive} || { rm -f "$restore_file"; exit ${REMOTE_NOT_RUNNING}; }`,
+    ...livePid(plan, service),
     'kill -TERM -$restore_pid 2>/dev/null || kill -TERM $restore_pid 2>/dev/null',
     'restore_i=0',
-    `while [ $restore_i -lt ${tenths} ] && ${alive}; do sleep 0.1; restore_i=$((restore_i + 1)); done`,
+    `while [ $restore_i -lt ${tenths} ] && ${ALIVE}; do sleep 0.1; restore_i=$((restore_i + 1)); done`,
     'kill -KILL -$restore_pid 2>/dev/null; kill -KILL $restore_pid 2>/dev/null',
     'rm -f "$restore_file"',
     'echo "$restore_pid"',
