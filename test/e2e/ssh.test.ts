@@ -267,6 +267,27 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     expect(logins() - fresh).toBe(6);
   }, 60_000);
 
+  it('a start command that leaves a process holding its output ends when it exits, as it would here', async () => {
+    const dir = workDir();
+    plan(dir, {
+      hosts: { box: sshd.host() },
+      services: {
+        bg: { host: 'box', start: { run: `sleep 3009 & echo started ${dir}`, shell: true }, timeout: '30s' },
+      },
+    });
+    const started = Date.now();
+    const result = await apply(dir);
+    try {
+      expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+      // ssh alone would wait for the sleep: its output is the session's.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      // What the command started in the background is its own business, as with a local command.
+      expect(processesWith('sleep\u00003009')).toHaveLength(1);
+    } finally {
+      for (const pid of processesWith('sleep\u00003009')) process.kill(pid, 'SIGKILL');
+    }
+  }, 60_000);
+
   it('a hung connection (a server that never answers) is cut by the service timeout', async () => {
     const dir = workDir();
     const silent: Server = createServer(() => {});

@@ -14,7 +14,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Pids of live processes whose command line contains `marker` (a unique string per test). */
+/**
+ * Pids of live processes whose command line contains `marker` (a unique string per test). The
+ * words of a command line are separated by NUL: `sleep 30` is found as `sleep\u000030`.
+ */
 export function processesWith(marker: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {

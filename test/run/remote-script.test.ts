@@ -85,13 +85,13 @@ describe('remote scripts (SPEC 6), run by sh as sshd runs them', () => {
     markers.push(marker);
     const s = session(runScript(command([`sleep 3004 & sleep 3005 # ${marker}`], { shell: true })));
     await eventually(
-      () => processesWith('3004').length > 0 && processesWith('3005').length > 0,
+      () => processesWith('sleep\u00003004').length > 0 && processesWith('sleep\u00003005').length > 0,
       'both sleeps',
     );
     s.child.stdin?.end();
     await s.ended;
     await eventually(
-      () => processesWith('sleep 3004').length === 0 && processesWith('sleep 3005').length === 0,
+      () => processesWith('sleep\u00003004').length === 0 && processesWith('sleep\u00003005').length === 0,
       'no sleep left',
     );
   });

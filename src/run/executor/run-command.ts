@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
-import { launcher, PID_FILE_ERROR } from './launch.js';
+import { launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
 import type { CommandFailure, CommandRecord, CommandSpec, OutputListener } from './types.js';
@@ -54,13 +54,23 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   if (unusable) return record({ failure: 'spawn-error', message: unusable });
 
   const onLine = options.onLine;
-  // The marker that ends a remote script's input is restore's, not the command's output.
+  // The marker that ends a remote script's input is restore's, not the command's output. It
+  // carries the command's exit status: the command is over, whatever it left running.
   const marker = spec.endInputOn;
+  let reported: number | undefined;
+  let onReported = () => {};
   const splitters = {
     stdout: new LineSplitter((line) => {
       const at = marker === undefined ? -1 : line.indexOf(marker);
       if (at < 0) onLine?.('stdout', line);
-      else if (at > 0) onLine?.('stdout', line.slice(0, at));
+      else {
+        if (at > 0) onLine?.('stdout', line.slice(0, at));
+        const status = Number(line.slice(at + (marker ?? '').length).trim());
+        if (reported === undefined && Number.isInteger(status)) {
+          reported = status;
+          onReported();
+        }
+      }
     }),
     stderr: new LineSplitter((line) => onLine?.('stderr', line)),
   };
@@ -98,14 +108,28 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
   };
   const timer = spec.timeoutMs !== null ? setTimeout(() => stop('timeout'), spec.timeoutMs) : undefined;
+  // Something the command left in the background may hold its output open on the host, and ssh
+  // then waits for it: as with a local command (OUTPUT_DRAIN_MS), its exit is what counts.
+  let lingering: NodeJS.Timeout | undefined;
+  let cutAfterEnd = false;
+  onReported = () => {
+    lingering = setTimeout(() => {
+      if (stoppedFor) return;
+      cutAfterEnd = true;
+      stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
+    }, OUTPUT_DRAIN_MS);
+  };
+  if (reported !== undefined) onReported();
   const onAbort = () => stop('interrupted');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
   try {
-    const { exitCode, signal } = await finished;
+    const status = await finished;
     splitters.stdout.end();
     splitters.stderr.end();
+    const { exitCode, signal } =
+      cutAfterEnd && reported !== undefined ? { exitCode: reported, signal: null } : status;
     if (stoppedFor === 'timeout') {
       const message = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
       return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message });
@@ -125,6 +149,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     return record({ pid, exitCode, signal, failure: null, message: 'exited with code 0' });
   } finally {
     if (timer) clearTimeout(timer);
+    clearTimeout(lingering);
     options.signal?.removeEventListener('abort', onAbort);
     // A stopped command's group is gone before its record is: nothing it started survives it.
     if (stopping) await stopping;
