@@ -146,7 +146,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         ? await spawnRemoteDaemon(
             start,
             remote,
-            { plan: planNameOf(ctx), service: service.name },
+            { plan: planNameOf(ctx), service: service.name, secrets: ctx.secrets ?? [] },
             Math.max(1, deadline - Date.now()),
             ctx.signal,
           )

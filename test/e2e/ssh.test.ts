@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { quote } from 'shlex';
@@ -159,6 +159,51 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     expect(healthy).toMatchObject({ resumed: true });
     const down = await runCli(['down', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
       cwd: dir,
+    });
+    expect(down.code, down.stdout + down.stderr).toBe(EXIT.ok);
+  }, 60_000);
+
+  it("a remote daemon's log on the host has the plan's secrets redacted", async () => {
+    const dir = workDir();
+    const [port] = (await freePorts(1)) as [number];
+    const server = httpServer(port, dir)
+      .map((word) => quote(word))
+      .join(' ');
+    plan(dir, {
+      secrets: ['API_TOKEN'],
+      hosts: { box: sshd.host() },
+      services: {
+        web: {
+          host: 'box',
+          start: {
+            run: `echo "starting with token $API_TOKEN"; exec ${server}`,
+            shell: true,
+            daemon: true,
+            env: { API_TOKEN: '${API_TOKEN}' },
+          },
+          health: { checks: [{ tcp: { port } }], ...fast },
+        },
+      },
+    });
+    // The log of an earlier run must not stand in for this one's.
+    const home = execFileSync('getent', ['passwd', sshd.user], { encoding: 'utf8' }).split(':')[5]!;
+    const log = join(home, '.restore', 'remote', 'services', 'web.log');
+    rmSync(log, { force: true });
+    const result = await runCli(['apply', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+      env: { API_TOKEN: 's3cr3t-t0ken' },
+      timeoutMs: 60_000,
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    await eventually(
+      () => existsSync(log) && readFileSync(log, 'utf8').includes('starting'),
+      'the remote log',
+    );
+    expect(readFileSync(log, 'utf8')).toContain('starting with token [REDACTED]');
+    expect(readFileSync(log, 'utf8')).not.toContain('s3cr3t-t0ken');
+    const down = await runCli(['down', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+      env: { API_TOKEN: 's3cr3t-t0ken' },
     });
     expect(down.code, down.stdout + down.stderr).toBe(EXIT.ok);
   }, 60_000);

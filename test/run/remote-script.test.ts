@@ -1,9 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedCommand, ResolvedHost } from '../../src/plan/model.js';
-import { END_MARKER, framed, REMOTE_COMMAND_LINE, runScript } from '../../src/run/remote/script.js';
+import {
+  daemonScript,
+  END_MARKER,
+  framed,
+  PID_MARKER,
+  REMOTE_COMMAND_LINE,
+  remoteServicesDir,
+  runScript,
+} from '../../src/run/remote/script.js';
 import { SshHosts } from '../../src/run/remote/ssh.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -35,8 +43,12 @@ interface Session {
 }
 
 /** A "remote" session: `sh -c <command line>` as its own session leader, the script on stdin. */
-function session(script: string, watched = true): Session {
-  const child = spawn('sh', ['-c', REMOTE_COMMAND_LINE], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+function session(script: string, watched = true, home?: string): Session {
+  const child = spawn('sh', ['-c', REMOTE_COMMAND_LINE], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(home ? { env: { ...process.env, HOME: home } } : {}),
+  });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     out += chunk.toString();
@@ -111,6 +123,49 @@ describe('remote scripts (SPEC 6), run by sh as sshd runs them', () => {
     s.child.stdin?.end();
     expect(await s.ended).toBe(0);
     expect(s.output()).toBe(`last\n${END_MARKER} 0\n`);
+  });
+});
+
+describe('remote daemon scripts (SPEC 5 and 6)', () => {
+  it('with secrets, the log on the host gets the output redacted, line by line as it comes', async () => {
+    const home = tempDir();
+    markers.push(home);
+    const secrets = ['hunter22', 'hunter22-long', 'a.b*c'];
+    // The values come in the environment, as `${VAR}` in a plan puts them: in no argv.
+    const daemon = command(
+      ['sh', '-c', `echo "token $T1 and $T2 and $T3, a.bxc"; echo to stderr >&2; sleep 3006 # ${home}`],
+      { daemon: true, env: { T1: 'hunter22-long', T2: 'hunter22', T3: 'a.b*c' } },
+    );
+    const s = session(daemonScript(daemon, 'plan', 'web', secrets), true, home);
+    await eventually(() => s.output().includes(PID_MARKER), 'the pid marker');
+    const dir = join(home, remoteServicesDir('plan'));
+    const log = join(dir, 'web.log');
+    await eventually(() => existsSync(log) && readFileSync(log, 'utf8').includes('to stderr'), 'the log');
+    expect(readFileSync(log, 'utf8')).toBe(
+      'token [REDACTED] and [REDACTED] and [REDACTED], a.bxc\nto stderr\n',
+    );
+    const pid = Number(readFileSync(join(dir, 'web.pid'), 'utf8'));
+    expect(s.output()).toContain(`${PID_MARKER}${pid}`);
+    // The values reach awk in its environment only: no process list shows them.
+    expect(processesWith('hunter22')).toEqual([]);
+    s.child.stdin?.end();
+    await s.ended;
+    // The daemon outlives the session; stopping it ends the redactor too.
+    process.kill(-pid, 'SIGTERM');
+    await eventually(() => processesWith(home).length === 0, 'the daemon and its redactor gone');
+  });
+
+  it('without secrets, the output goes straight to the log', async () => {
+    const home = tempDir();
+    markers.push(home);
+    const daemon = command(['sh', '-c', `echo plain; sleep 3006 # ${home}`], { daemon: true });
+    const s = session(daemonScript(daemon, 'plan', 'web'), true, home);
+    await eventually(() => s.output().includes(PID_MARKER), 'the pid marker');
+    const log = join(home, remoteServicesDir('plan'), 'web.log');
+    await eventually(() => existsSync(log) && readFileSync(log, 'utf8') === 'plain\n', 'the log');
+    expect(existsSync(join(home, remoteServicesDir('plan'), 'web.fifo'))).toBe(false);
+    s.child.stdin?.end();
+    await s.ended;
   });
 });
 

@@ -30,7 +30,8 @@ const REMOTE_CALL_MS = 30_000;
 export function spawnRemoteDaemon(
   command: ResolvedCommand,
   target: RemoteTarget,
-  names: { plan: string; service: string },
+  /** `secrets`: values to redact from the daemon's log on the host. */
+  names: { plan: string; service: string; secrets?: readonly string[] },
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<SpawnResult> {
@@ -43,7 +44,7 @@ export function spawnRemoteDaemon(
 async function spawnInTurn(
   command: ResolvedCommand,
   target: RemoteTarget,
-  names: { plan: string; service: string },
+  names: { plan: string; service: string; secrets?: readonly string[] },
   startedAt: number,
   timeoutMs: number,
   signal?: AbortSignal,
@@ -54,7 +55,7 @@ async function spawnInTurn(
     spawnFailed(what, message, fields);
   const spec = target.ssh.spec(
     target.host,
-    daemonScript(command, names.plan, names.service),
+    daemonScript(command, names.plan, names.service, names.secrets),
     target.localDir,
     null,
   );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { quote } from 'shlex';
 import type { ResolvedCommand } from '../../plan/model.js';
+import { REDACTED, Redactor } from '../redact.js';
 
 /**
  * The POSIX sh scripts restore sends to a host. Every word of the plan is single-quoted for the
@@ -77,22 +78,67 @@ export function remoteServicesDir(plan: string): string {
 }
 
 /**
+ * An awk program that copies its input to its output line by line with every secret value
+ * replaced: RESTORE_REDACT_1 to RESTORE_REDACT_N in its environment, longest first, matched as
+ * plain text (index, not regular expressions). Each line is flushed, so the log stays current.
+ */
+const REDACT_AWK = [
+  'BEGIN { n = ENVIRON["RESTORE_REDACT_N"] + 0; for (i = 1; i <= n; i++) s[i] = ENVIRON["RESTORE_REDACT_" i] }',
+  '{',
+  '  line = $0',
+  '  for (i = 1; i <= n; i++) {',
+  '    out = ""',
+  `    while ((p = index(line, s[i])) > 0) { out = out substr(line, 1, p - 1) "${REDACTED}"; line = substr(line, p + length(s[i])) }`,
+  '    line = out line',
+  '  }',
+  '  print line; fflush()',
+  '}',
+].join('\n');
+
+/**
  * A daemon: detached on the host in its own session, output appended to
  * `~/.restore/<plan>/services/<name>.log`, pid written beside it. The script then waits for
  * it, so restore learns at once if it exits before it is healthy, until restore closes the
  * connection (the watcher then ends the waiting shell, never the daemon).
+ *
+ * With `secrets`, the output reaches the log through a FIFO and an awk that redacts it (SPEC
+ * section 5: nothing secret is written, service log files included). The values reach awk in
+ * its environment, from the script on standard input: never in a process list.
  */
-export function daemonScript(command: ResolvedCommand, plan: string, service: string): string {
+export function daemonScript(
+  command: ResolvedCommand,
+  plan: string,
+  service: string,
+  secrets: readonly string[] = [],
+): string {
   const argv = words(command);
   const dir = `"$HOME"/${quote(remoteServicesDir(plan))}`;
   const log = `"$restore_dir"/${quote(`${service}.log`)}`;
+  const fifo = `"$restore_dir"/${quote(`${service}.fifo`)}`;
+  const values = new Redactor(secrets).values;
+  const redactor =
+    values.length === 0
+      ? []
+      : [
+          `rm -f ${fifo}; mkfifo ${fifo} || exit 125`,
+          // mawk (Debian's awk) reads a pipe in 4 KiB blocks unless told `-W interactive`; other
+          // awks refuse that option, or warn, and read lines as they come anyway.
+          `restore_awk=$(awk -W interactive 'BEGIN { }' 2>&1 </dev/null) && [ -z "$restore_awk" ] && restore_awk='-W interactive' || restore_awk=`,
+          [
+            `RESTORE_REDACT_N=${values.length}`,
+            ...values.map((value, i) => `RESTORE_REDACT_${i + 1}=${quote(value)}`),
+            `awk $restore_awk ${quote(REDACT_AWK)} <${fifo} >>${log} 2>&1 3<&- &`,
+          ].join(' '),
+        ];
+  const output = values.length === 0 ? `>>${log}` : `>${fifo}`;
   return [
     'exec 3<&0',
     'umask 077',
     `restore_dir=${dir}`,
     'mkdir -p "$restore_dir" || exit 125',
+    ...redactor,
     ...prelude(command),
-    `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null >>${log} 2>&1 3<&- & else nohup ${argv} </dev/null >>${log} 2>&1 3<&- & fi`,
+    `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null ${output} 2>&1 3<&- & else nohup ${argv} </dev/null ${output} 2>&1 3<&- & fi`,
     'restore_pid=$!',
     `echo "$restore_pid" >"$restore_dir"/${quote(`${service}.pid`)}`,
     `echo "${PID_MARKER}$restore_pid"`,
