@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedCommand, ResolvedHost } from '../../src/plan/model.js';
@@ -43,11 +43,11 @@ interface Session {
 }
 
 /** A "remote" session: `sh -c <command line>` as its own session leader, the script on stdin. */
-function session(script: string, watched = true, home?: string): Session {
-  const child = spawn('sh', ['-c', REMOTE_COMMAND_LINE], {
+function session(script: string, watched = true, home?: string, path?: string): Session {
+  const child = spawn('/bin/sh', ['-c', REMOTE_COMMAND_LINE], {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
-    ...(home ? { env: { ...process.env, HOME: home } } : {}),
+    env: { ...process.env, ...(home ? { HOME: home } : {}), ...(path ? { PATH: path } : {}) },
   });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -153,6 +153,22 @@ describe('remote daemon scripts (SPEC 5 and 6)', () => {
     // The daemon outlives the session; stopping it ends the redactor too.
     process.kill(-pid, 'SIGTERM');
     await eventually(() => processesWith(home).length === 0, 'the daemon and its redactor gone');
+  });
+
+  it('with secrets on a host without awk, the start fails at once and says why', async () => {
+    const home = tempDir();
+    const bin = join(home, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['sh', 'mkdir', 'rm', 'mkfifo', 'setsid', 'sleep']) {
+      symlinkSync(
+        execFileSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(),
+        join(bin, tool),
+      );
+    }
+    const daemon = command(['sleep', '3006'], { daemon: true });
+    const s = session(daemonScript(daemon, 'plan', 'web', ['hunter22']), false, home, bin);
+    expect(await s.ended).toBe(125);
+    expect(s.output()).toContain('awk not found on this host');
   });
 
   it('without secrets, the output goes straight to the log', async () => {

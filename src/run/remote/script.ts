@@ -120,6 +120,8 @@ export function daemonScript(
     values.length === 0
       ? []
       : [
+          // Without awk the daemon would wait forever for a reader of its FIFO: say so instead.
+          `command -v awk >/dev/null 2>&1 || { echo 'awk not found on this host: restore needs it to redact the log of a plan with secrets' >&2; exit 125; }`,
           `rm -f ${fifo}; mkfifo ${fifo} || exit 125`,
           // mawk (Debian's awk) reads a pipe in 4 KiB blocks unless told `-W interactive`; other
           // awks refuse that option, or warn, and read lines as they come anyway.
