@@ -50,6 +50,10 @@ const apply = (dir: string, ...args: string[]) =>
 /** ssh connection-sharing processes left behind by a run in `dir`. */
 const muxesOf = (dir: string) => processesWith(join(dir, 'state'));
 
+/** How many processes (of any user: the host is this machine) have args matching `pattern` (g). */
+const running = (pattern: RegExp) =>
+  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(pattern)?.length ?? 0;
+
 /** The ssh_options of the test server's host entry. */
 const sshOptions = () => sshd.host().ssh_options as Record<string, string>;
 
@@ -265,9 +269,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.failed);
     expect(result.stdout).toContain('timed out after 1s');
-    const sleepers = () =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(/sleep 300[12]/g) ?? [];
-    await eventually(() => sleepers().length === 0, 'no sleep left on the host', 8000);
+    await eventually(() => running(/sleep 300[12]/g) === 0, 'no sleep left on the host', 8000);
   }, 60_000);
 
   it('a command that ignores SIGTERM on the host is killed 5 s after its connection closes', async () => {
@@ -283,12 +285,11 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     });
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.failed);
-    const sleepers = () =>
-      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(/^sleep 3003$/gm) ?? [];
+    const sleepers = () => running(/^sleep 3003$/gm);
     // SIGTERM alone leaves it running...
-    expect(sleepers()).toHaveLength(1);
+    expect(sleepers()).toBe(1);
     // ...until SIGKILL, 5 s later.
-    await eventually(() => sleepers().length === 0, 'the sleep killed on the host', 12_000);
+    await eventually(() => sleepers() === 0, 'the sleep killed on the host', 12_000);
   }, 60_000);
 
   it('commands started together on a host share one connection: one login, not one per command', async () => {
