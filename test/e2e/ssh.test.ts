@@ -386,9 +386,10 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
 
   it('plan shows the host of each service; plan --live probes remote exec checks and never starts anything', async () => {
     const dir = workDir();
+    const [closed] = (await freePorts(1)) as [number];
     writeFile(dir, 'present', 'x');
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd.host(), closed: sshd.host({ port: closed }) },
       services: {
         up: { host: 'box', start: `touch ${dir}/started-up`, health: [{ exec: `test -f ${dir}/present` }] },
         down: {
@@ -396,6 +397,8 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
           start: `touch ${dir}/started-down`,
           health: [{ exec: `test -f ${dir}/absent` }],
         },
+        ghost: { host: 'box', start: 'true', health: [{ exec: 'no-such-check-xyz' }] },
+        away: { host: 'closed', start: 'true', health: [{ exec: 'true' }] },
       },
     });
     const shown = await runCli(['plan', 'plan.yaml'], { cwd: dir });
@@ -405,6 +408,10 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     expect(live.code, live.stdout + live.stderr).toBe(EXIT.ok);
     expect(live.stdout).toMatch(/up.*\[healthy/);
     expect(live.stdout).toMatch(/down.*\[not healthy/);
+    // A check that cannot run says why in the words a start command would.
+    expect(live.stdout).toContain('command not found on box: no-such-check-xyz');
+    expect(live.stdout).toMatch(/away.*ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused/);
+    expect(live.stdout).not.toContain('exit 255');
     expect(existsSync(join(dir, 'started-up')) || existsSync(join(dir, 'started-down'))).toBe(false);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { formatCommand } from '../../plan/command-text.js';
 import { runCommand } from '../executor/run-command.js';
-import type { CommandSpec } from '../executor/types.js';
+import type { CommandRecord, CommandSpec } from '../executor/types.js';
 import type { CheckResult } from './types.js';
 
 /** The most of a check's output held in memory: its last non-empty line, cut to this length. */
@@ -16,7 +16,13 @@ const CHECK_KILL_GRACE_MS = 1000;
  */
 export async function execCheck(
   spec: CommandSpec,
-  options: { timeoutMs: number; signal?: AbortSignal; display?: string },
+  options: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    display?: string;
+    /** A better line for a failure than `exit N: <last line>`, when there is one (remote checks). */
+    explain?: (record: CommandRecord, lastLine: string | undefined) => string | undefined;
+  },
 ): Promise<CheckResult> {
   let last: string | undefined;
   const record = await runCommand(
@@ -32,12 +38,14 @@ export async function execCheck(
     },
   );
   const said = last?.trim().slice(0, DETAIL_CHARS);
+  const explained = record.failure === null ? undefined : options.explain?.(record, said);
   const detail =
     record.failure === null
       ? 'exit 0'
-      : record.failure === 'exit-non-zero'
-        ? `exit ${record.exitCode}${said ? `: ${said}` : ''}`
-        : record.message;
+      : (explained ??
+        (record.failure === 'exit-non-zero'
+          ? `exit ${record.exitCode}${said ? `: ${said}` : ''}`
+          : record.message));
   return {
     kind: 'exec',
     target: options.display ?? formatCommand(spec),

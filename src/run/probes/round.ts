@@ -1,7 +1,7 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
 import { toSpec } from '../executor/spec.js';
-import { commandBudget, inTurn, type RemoteTarget, remoteSpec } from '../remote/run.js';
+import { commandBudget, explainRemote, inTurn, type RemoteTarget, remoteSpec } from '../remote/run.js';
 import { remoteDisplay } from '../remote/ssh.js';
 import { execCheck } from './exec.js';
 import { httpCheck } from './http.js';
@@ -48,6 +48,11 @@ function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckRes
             ...limits,
             ...(budgetMs !== null ? { timeoutMs: budgetMs } : {}),
             display: remoteDisplay(check.command, remote.host),
+            // ssh's own failures and a program missing on the host, in the words a start uses.
+            explain: (record, lastLine) =>
+              record.exitCode === 255 || record.exitCode === 127 || record.exitCode === 126
+                ? explainRemote(record, lastLine, check.command, remote.host)
+                : undefined,
           }),
         );
       }
