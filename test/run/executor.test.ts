@@ -379,6 +379,30 @@ describe('the spawner helper', () => {
   });
 });
 
+describe('the end marker of a remote script (SPEC 6)', () => {
+  // A local process stands in for ssh: it prints the marker with a status, then lingers as ssh
+  // does while something the command left holds the session's output.
+  const lingering = (status: number) =>
+    sh(`echo before; printf 'before-marker MARK ${status}\\n'; exec sleep 30`, {
+      input: '',
+      endInputOn: 'MARK',
+      timeoutMs: 400,
+    });
+
+  it("ends the command with the status it reports, 1 s later, past the command's deadline", async () => {
+    dir = tempDir();
+    const lines: string[] = [];
+    const started = Date.now();
+    const record = await runCommand(lingering(3), { onLine: (_stream, line) => lines.push(line) });
+    expect(record).toMatchObject({ failure: 'exit-non-zero', exitCode: 3, timedOut: false });
+    expect(lines).toEqual(['before', 'before-marker ']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const ok = await runCommand(lingering(0));
+    expect(ok).toMatchObject({ failure: null, exitCode: 0 });
+  });
+});
+
 describe('output lines', () => {
   it('splits across chunk boundaries, including inside a multi-byte character and \\r\\n', () => {
     const lines: string[] = [];

@@ -103,7 +103,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   let stoppedFor: 'timeout' | 'interrupted' | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: 'timeout' | 'interrupted') => {
-    if (stoppedFor) return;
+    // After the end marker the command is over: what is left closes within OUTPUT_DRAIN_MS.
+    if (stoppedFor || reported !== undefined) return;
     stoppedFor = why;
     stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
   };
@@ -111,12 +112,11 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   // Something the command left in the background may hold its output open on the host, and ssh
   // then waits for it: as with a local command (OUTPUT_DRAIN_MS), its exit is what counts.
   let lingering: NodeJS.Timeout | undefined;
-  let cutAfterEnd = false;
   onReported = () => {
+    // The command has ended: its deadline no longer applies, only the session's teardown is left.
+    if (timer) clearTimeout(timer);
     lingering = setTimeout(() => {
-      if (stoppedFor) return;
-      cutAfterEnd = true;
-      stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
+      if (!stoppedFor) stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);
     }, OUTPUT_DRAIN_MS);
   };
   if (reported !== undefined) onReported();
@@ -128,8 +128,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     const status = await finished;
     splitters.stdout.end();
     splitters.stderr.end();
-    const { exitCode, signal } =
-      cutAfterEnd && reported !== undefined ? { exitCode: reported, signal: null } : status;
+    // The status the script reported is the command's, whatever became of ssh after it.
+    const { exitCode, signal } = reported !== undefined ? { exitCode: reported, signal: null } : status;
     if (stoppedFor === 'timeout') {
       const message = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
       return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message });
