@@ -1,37 +1,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
-import { eventually, isAlive, killAllWith, killDaemonsUnder } from '../helpers/processes.js';
-import { useTempDir, writeFile } from '../helpers/tmp.js';
+import { eventually, isAlive } from '../helpers/processes.js';
+import { writeFile } from '../helpers/tmp.js';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
-const tempDir = useTempDir();
-const markers: string[] = [];
-afterEach(() => {
-  for (const marker of markers.splice(0)) {
-    killDaemonsUnder(marker);
-    killAllWith(marker);
-  }
-});
-
-/** A fresh directory whose path marks every process a test starts, for clean-up. */
-function workDir(): string {
-  const dir = tempDir();
-  markers.push(dir);
-  return dir;
-}
-
-/** A daemon start command running the fixture service. */
-const daemon = (...args: (string | number)[]) => ({
-  run: [process.execPath, FIXTURE, ...args.map(String)],
-  daemon: true,
-});
-const fast = { interval: '100ms', start_interval: '50ms', retries: 40 };
-const tcp = (port: number) => ({ checks: [{ tcp: { port } }], ...fast });
+const workDir = useWorkDirs();
 
 function plan(dir: string, services: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   return writeFile(
@@ -62,21 +39,6 @@ async function apply(dir: string, args: string[] = [], env: Record<string, strin
   expect(hasStackTrace(result.stdout + result.stderr), result.stderr).toBe(false);
   return result;
 }
-
-interface JsonEvent {
-  event: string;
-  service?: string;
-  result?: string;
-  reason?: string;
-  message?: string;
-  services?: Record<string, { result: string; attempts: number }>;
-}
-
-const events = (stdout: string) =>
-  stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as JsonEvent);
 
 describe('SPEC 4 apply: dependency order', () => {
   it('never starts a service before its dependencies are healthy', async () => {

@@ -1,35 +1,14 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { daemon, events, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
-import { eventually, isAlive, killAllWith, killDaemonsUnder } from '../helpers/processes.js';
-import { useTempDir, writeFile } from '../helpers/tmp.js';
+import { eventually, isAlive } from '../helpers/processes.js';
+import { writeFile } from '../helpers/tmp.js';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
-const tempDir = useTempDir();
-const markers: string[] = [];
-afterEach(() => {
-  for (const marker of markers.splice(0)) {
-    killDaemonsUnder(marker);
-    killAllWith(marker);
-  }
-});
-
-function workDir(): string {
-  const dir = tempDir();
-  markers.push(dir);
-  return dir;
-}
-
-const daemon = (...args: (string | number)[]) => ({
-  run: [process.execPath, FIXTURE, ...args.map(String)],
-  daemon: true,
-});
-const fast = { interval: '100ms', start_interval: '50ms', retries: 40 };
-const tcp = (port: number) => ({ checks: [{ tcp: { port } }], ...fast });
+const workDir = useWorkDirs();
 
 function plan(dir: string, services: Record<string, unknown>, extra: Record<string, unknown> = {}): void {
   writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'durable', ...extra, services }, null, 2));
@@ -127,7 +106,7 @@ describe('SPEC 5 the journal', () => {
     );
     expect((await apply(dir, ['--yes', '--approver', 'carol'])).code).toBe(EXIT.failed);
     const { file, lines } = journal(dir);
-    const events = lines.map((l) => l.event);
+    const kinds = lines.map((l) => l.event);
     for (const name of [
       'run.started',
       'stage.started',
@@ -139,7 +118,7 @@ describe('SPEC 5 the journal', () => {
       'stage.finished',
       'run.finished',
     ]) {
-      expect(events, name).toContain(name);
+      expect(kinds, name).toContain(name);
     }
     lines.forEach((line, i) => {
       expect(line).toMatchObject({ seq: i + 1, run: lines[0]!.run });
@@ -268,11 +247,8 @@ describe('SPEC 5 resume', () => {
     expect((await apply(dir, ['--approve', 'one'])).code).toBe(EXIT.awaitingApproval);
     // Resuming approves two; one needs no approval again.
     const resumed = await apply(dir, ['--resume', '--approve', 'two', '--log-format', 'json']);
-    const events = resumed.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { event: string; stage?: string });
-    expect(events.filter((e) => e.event === 'stage.approved').map((e) => e.stage)).toEqual(['two']);
+    const seen = events(resumed.stdout);
+    expect(seen.filter((e) => e.event === 'stage.approved').map((e) => e.stage)).toEqual(['two']);
   });
 
   it('after SIGINT, --resume finishes without restarting what was healthy', async () => {
@@ -348,11 +324,8 @@ describe('SPEC 5 resume', () => {
     const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
     expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
     expect(starts(dir, 'slowpoke')).toBe(1);
-    const events = resumed.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { event: string; resumed?: boolean });
-    expect(events.find((e) => e.event === 'service.healthy')).toMatchObject({ resumed: true });
+    const seen = events(resumed.stdout);
+    expect(seen.find((e) => e.event === 'service.healthy')).toMatchObject({ resumed: true });
   });
 
   it('refuses to resume a run whose plan changed, unless --force', async () => {
@@ -397,20 +370,14 @@ describe('SPEC 4 step 7 and SPEC 5: rollback and the digest guard', () => {
 
     const result = await apply(dir, ['--on-failure', 'rollback', '--log-format', 'json']);
     expect(result.code).toBe(EXIT.failed);
-    const events = result.stdout
-      .trim()
-      .split('\n')
-      .map(
-        (l) =>
-          JSON.parse(l) as { event: string; service?: string; services?: Record<string, { result: string }> },
-      );
-    expect(events.filter((e) => e.event === 'service.rolled-back').map((e) => e.service)).toEqual([
+    const seen = events(result.stdout);
+    expect(seen.filter((e) => e.event === 'service.rolled-back').map((e) => e.service)).toEqual([
       'two',
       'one',
     ]);
     expect(readFileSync(stopped, 'utf8').trim().split('\n')).toEqual(['one']);
     expect(isAlive(prePid)).toBe(true);
-    expect(events.at(-1)!.services).toMatchObject({
+    expect(seen.at(-1)!.services).toMatchObject({
       pre: { result: 'already-healthy' },
       one: { result: 'rolled-back' },
       two: { result: 'rolled-back' },

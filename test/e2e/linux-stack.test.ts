@@ -11,6 +11,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { type CliResult, hasStackTrace, ROOT, runCli } from '../helpers/cli.js';
+import { events } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, isAlive, killDaemonsUnder } from '../helpers/processes.js';
 import { useTempDir } from '../helpers/tmp.js';
@@ -186,19 +187,6 @@ async function cli(stack: Stack, args: string[]): Promise<CliResult> {
 
 const apply = (stack: Stack, ...flags: string[]) =>
   cli(stack, ['apply', PLAN, '--state-dir', stack.stateDir, ...flags]);
-
-interface JsonEvent {
-  event: string;
-  service?: string;
-  result?: string;
-  services?: Record<string, { result: string; attempts: number }>;
-}
-
-const events = (stdout: string) =>
-  stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as JsonEvent);
 
 const SERVICES = ['layout', 'pg-init', 'postgres', 'redis', 'app', 'nginx-conf', 'nginx'];
 

@@ -1,33 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { runCli } from '../helpers/cli.js';
+import { daemon, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
-import { isAlive, killAllWith, killDaemonsUnder } from '../helpers/processes.js';
-import { useTempDir, writeFile } from '../helpers/tmp.js';
+import { isAlive } from '../helpers/processes.js';
+import { writeFile } from '../helpers/tmp.js';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/service.mjs', import.meta.url));
-const tempDir = useTempDir();
-const markers: string[] = [];
-afterEach(() => {
-  for (const marker of markers.splice(0)) {
-    killDaemonsUnder(marker);
-    killAllWith(marker);
-  }
-});
+const workDir = useWorkDirs();
 
-function workDir(): string {
-  const dir = tempDir();
-  markers.push(dir);
-  return dir;
-}
-
-const daemon = (...args: (string | number)[]) => ({
-  run: [process.execPath, FIXTURE, ...args.map(String)],
-  daemon: true,
-});
 const tcp = (port: number) => ({ checks: [{ tcp: { port } }], interval: '100ms', start_interval: '50ms' });
 
 describe('SPEC 3 restore plan --live', () => {

@@ -6,6 +6,7 @@ import { quote } from 'shlex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { events } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
@@ -155,11 +156,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const resumed = await apply(dir, '--resume', '--log-format', 'json');
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(EXIT.ok);
     expect(starts()).toBe(1);
-    const healthy = resumed.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { event: string; resumed?: boolean })
-      .find((event) => event.event === 'service.healthy');
+    const healthy = events(resumed.stdout).find((event) => event.event === 'service.healthy');
     expect(healthy).toMatchObject({ resumed: true });
     const down = await runCli(['down', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
       cwd: dir,
