@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { portOpen } from './processes.js';
 
 /**
  * A real OpenSSH server on 127.0.0.1 for the end-to-end tests and the benchmarks (SPEC section 6): its own port,
@@ -124,15 +125,7 @@ async function waitForPort(port: number, gone: () => boolean, log: () => string)
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (gone()) throw new Error(`sshd exited at start:\n${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`sshd did not listen on ${port}:\n${log()}`);

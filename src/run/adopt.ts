@@ -2,7 +2,13 @@ import type { ResolvedService } from '../plan/model.js';
 import { isAlive, terminateGroup } from './executor/process-group.js';
 import { livePidFrom } from './pid-file.js';
 import { remoteDaemonPid, stopRemoteDaemon } from './remote/daemon.js';
-import { planNameOf, remoteTargetOf, type ServiceContext, type ServiceOutcome } from './service-runner.js';
+import {
+  planNameOf,
+  remoteTargetOf,
+  reportRound,
+  type ServiceContext,
+  type ServiceOutcome,
+} from './service-runner.js';
 import { servicePid } from './state-dir.js';
 import { verifyHealth } from './verify.js';
 
@@ -59,16 +65,7 @@ export async function adoptDaemon(
       deadline: started + service.timeout_ms,
       signal: context.signal,
       exited,
-      onRound: (round, result, counted) =>
-        context.bus.emit({
-          type: 'service.probe',
-          ...base,
-          phase: 'verify',
-          round,
-          ok: result.ok,
-          counted,
-          checks: result.checks,
-        }),
+      onRound: reportRound(context.bus, base, 'verify'),
     });
     if (outcome.kind === 'healthy') {
       const duration = Date.now() - started;

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { formatCommand } from '../plan/command-text.js';
 import type { ResolvedService } from '../plan/model.js';
 import { formatDuration } from '../util/duration.js';
-import type { EventBus, FailureReason } from './events.js';
+import type { EventBus, FailureReason, ServiceProbe } from './events.js';
 import { type Daemon, spawnDaemon } from './executor/daemon.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
@@ -28,6 +28,16 @@ export interface ServiceContext {
   plan?: string;
   /** The plan's SSH connections, when it has hosts. */
   ssh?: SshHosts;
+}
+
+/** Reports each probe round of a service as a `service.probe` event of the given phase. */
+export function reportRound(
+  bus: EventBus,
+  base: { service: string; stage: string },
+  phase: ServiceProbe['phase'],
+): (round: number, result: RoundResult, counted: boolean) => void {
+  return (round, result, counted) =>
+    bus.emit({ type: 'service.probe', ...base, phase, round, ok: result.ok, counted, checks: result.checks });
 }
 
 /** The plan's name, under which a remote daemon's files live on its host. */
@@ -82,16 +92,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       signal: ctx.signal,
       remote,
       ...(exited ? { exited } : {}),
-      onRound: (round, result, counted) =>
-        ctx.bus.emit({
-          type: 'service.probe',
-          ...base,
-          phase: 'verify',
-          round,
-          ok: result.ok,
-          counted,
-          checks: result.checks,
-        }),
+      onRound: reportRound(ctx.bus, base, 'verify'),
     });
 
   if (service.skip_if_healthy && service.health.checks.length > 0) {
@@ -102,15 +103,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       remote,
     });
     if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it was checked');
-    ctx.bus.emit({
-      type: 'service.probe',
-      ...base,
-      phase: 'skip-check',
-      round: 1,
-      ok: round.ok,
-      counted: true,
-      checks: round.checks,
-    });
+    reportRound(ctx.bus, base, 'skip-check')(1, round, true);
     if (round.ok) {
       ctx.bus.emit({ type: 'service.already-healthy', ...base });
       return { result: 'already-healthy', attempts: 0, durationMs: elapsed() };

@@ -1,8 +1,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { HttpCheck } from '../../plan/model.js';
-import { formatDuration } from '../../util/duration.js';
-import { describeNetworkError } from './network-error.js';
+import { networkFailure, oneLine, probeOnce } from './settle.js';
 import type { CheckResult } from './types.js';
 
 /** A response body is read up to this size at most (SPEC section 2). */
@@ -27,47 +26,16 @@ export function httpCheck(
   check: HttpCheck,
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<CheckResult> {
-  const started = performance.now();
-  const target = `${check.method} ${check.url}`;
-  const result = (ok: boolean, detail: string): CheckResult => ({
-    kind: 'http',
-    target,
-    ok,
-    detail,
-    durationMs: Math.round(performance.now() - started),
-  });
-  if (options.signal?.aborted) return Promise.resolve(result(false, 'aborted'));
-
   const prepared = prepare(check);
-  if (!prepared.ok) return Promise.resolve(result(false, prepared.detail));
-
-  return new Promise((resolve) => {
-    let req: ClientRequest | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const done = (ok: boolean, detail: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      // Destroying the request destroys its socket: nothing is left open, whatever stage we are in.
-      req?.destroy();
-      resolve(result(ok, detail));
-    };
-    const onAbort = () => done(false, 'aborted');
-
-    timer = setTimeout(
-      () => done(false, `timed out after ${formatDuration(options.timeoutMs)}`),
-      options.timeoutMs,
-    );
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      req = prepared.send();
-    } catch (error) {
-      // Invalid method or header value: node:http validates them synchronously.
-      return done(false, oneLine((error as Error).message));
+  return probeOnce('http', `${check.method} ${check.url}`, options, (done) => {
+    if (!prepared.ok) {
+      done(false, prepared.detail);
+      return undefined;
     }
-    req.on('error', (error: NodeJS.ErrnoException) => done(false, oneLine(describeNetworkError(error))));
+    // Invalid method or header value: node:http validates them synchronously, and probeOnce
+    // reports the throw. Destroying the request destroys its socket, whatever stage it is in.
+    const req = prepared.send();
+    req.on('error', (error: NodeJS.ErrnoException) => done(false, networkFailure(error)));
     req.on('response', (response: IncomingMessage) => {
       const status = response.statusCode ?? 0;
       if (!statusAccepted(status, check.status)) return done(false, statusMismatch(response, check.status));
@@ -83,6 +51,7 @@ export function httpCheck(
       });
     });
     req.end();
+    return req;
   });
 }
 
@@ -203,9 +172,4 @@ function quote(text: string): string {
 function clip(text: string): string {
   const line = oneLine(text);
   return line.length > MAX_QUOTED_CHARS ? `${line.slice(0, MAX_QUOTED_CHARS)}…` : line;
-}
-
-/** Details are one line for people: no newlines from error messages or servers. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }

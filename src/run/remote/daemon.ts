@@ -145,10 +145,8 @@ async function spawnInTurn(
     },
     lastOutput: async () => {
       const said: string[] = [];
-      await inTurn(target, REMOTE_CALL_MS, undefined, (budgetMs) => {
-        const script = logTailScript(names.plan, names.service, 3);
-        const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
-        return runCommand(spec, { onLine: (stream, line) => stream === 'stdout' && said.push(line) });
+      await callHost(target, logTailScript(names.plan, names.service, 3), REMOTE_CALL_MS, (stream, line) => {
+        if (stream === 'stdout') said.push(line);
       });
       return said;
     },
@@ -165,15 +163,14 @@ export async function remoteDaemonPid(
   names: { plan: string; service: string },
 ): Promise<number | null | undefined> {
   let pid: number | undefined;
-  const record = await inTurn(target, REMOTE_CALL_MS, undefined, (budgetMs) => {
-    const script = daemonPidScript(names.plan, names.service);
-    const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
-    return runCommand(spec, {
-      onLine: (stream, line) => {
-        if (stream === 'stdout' && /^\d+$/.test(line.trim())) pid = Number(line.trim());
-      },
-    });
-  });
+  const record = await callHost(
+    target,
+    daemonPidScript(names.plan, names.service),
+    REMOTE_CALL_MS,
+    (stream, line) => {
+      if (stream === 'stdout' && /^\d+$/.test(line.trim())) pid = Number(line.trim());
+    },
+  );
   if (record.failure === null) return pid;
   return record.exitCode === REMOTE_NOT_RUNNING ? null : undefined;
 }
@@ -186,15 +183,10 @@ export async function stopRemoteDaemon(
 ): Promise<{ ok: boolean; running: boolean; message: string }> {
   let pid: string | undefined;
   let lastError: string | undefined;
-  const record = await inTurn(target, graceMs + REMOTE_CALL_MS, undefined, (budgetMs) => {
-    const script = stopDaemonScript(names.plan, names.service, graceMs);
-    const spec = target.ssh.spec(target.host, script, target.localDir, budgetMs, false);
-    return runCommand(spec, {
-      onLine: (stream, line) => {
-        if (stream === 'stdout') pid = line.trim();
-        else if (line.trim() !== '') lastError = line.trim();
-      },
-    });
+  const script = stopDaemonScript(names.plan, names.service, graceMs);
+  const record = await callHost(target, script, graceMs + REMOTE_CALL_MS, (stream, line) => {
+    if (stream === 'stdout') pid = line.trim();
+    else if (line.trim() !== '') lastError = line.trim();
   });
   if (record.failure === null) {
     return { ok: true, running: true, message: `stopped daemon pid ${pid ?? '?'} on ${target.host.name}` };
@@ -208,4 +200,16 @@ export async function stopRemoteDaemon(
   }
   const stop = { argv: ['kill'], shell: false, cwd: null };
   return { ok: false, running: true, message: explainRemote(record, lastError, stop, target.host) };
+}
+
+/** Runs a short script of restore's own on the target's host (its input not watched), in turn. */
+function callHost(
+  target: RemoteTarget,
+  script: string,
+  budgetMs: number,
+  onLine: (stream: Stream, line: string) => void,
+): Promise<CommandRecord> {
+  return inTurn(target, budgetMs, undefined, (left) =>
+    runCommand(target.ssh.spec(target.host, script, target.localDir, left, false), { onLine }),
+  );
 }
