@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CommandSpec } from '../../src/run/executor/types.js';
 import { execCheck } from '../../src/run/probes/exec.js';
 import { isAlive, killAllWith } from '../helpers/processes.js';
+import { specBuilders } from '../helpers/specs.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const OUTPUT = fileURLToPath(new URL('../fixtures/exec-output.mjs', import.meta.url));
@@ -12,15 +12,7 @@ const STUBBORN = fileURLToPath(new URL('../fixtures/exec-stubborn.mjs', import.m
 
 const tempDir = useTempDir();
 let dir = '';
-const spec = (argv: string[], extra: Partial<CommandSpec> = {}): CommandSpec => ({
-  argv,
-  shell: false,
-  cwd: dir,
-  env: {},
-  timeoutMs: null,
-  ...extra,
-});
-const sh = (script: string, extra: Partial<CommandSpec> = {}) => spec([script], { shell: true, ...extra });
+const { spec, sh } = specBuilders(() => dir);
 const output = (...args: string[]) => spec([process.execPath, OUTPUT, ...args]);
 
 /** A string in the command line of every process a test starts, to find what is left of them. */

@@ -10,6 +10,7 @@ import { runCommand } from '../../src/run/executor/run-command.js';
 import { SpawnerLauncher } from '../../src/run/executor/spawner.js';
 import type { CommandSpec, Stream } from '../../src/run/executor/types.js';
 import { eventually, isAlive, killAllWith, processesWith } from '../helpers/processes.js';
+import { specBuilders } from '../helpers/specs.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -19,15 +20,7 @@ const STUBBORN = fixture('exec-stubborn.mjs');
 const tempDir = useTempDir();
 let dir = '';
 
-const spec = (argv: string[], extra: Partial<CommandSpec> = {}): CommandSpec => ({
-  argv,
-  shell: false,
-  cwd: dir,
-  env: {},
-  timeoutMs: null,
-  ...extra,
-});
-const sh = (script: string, extra: Partial<CommandSpec> = {}) => spec([script], { shell: true, ...extra });
+const { spec, sh } = specBuilders(() => dir);
 const node = (code: string, ...args: string[]) => spec([process.execPath, '-e', code, ...args]);
 const output = (...args: string[]) => spec([process.execPath, OUTPUT, ...args]);
 
