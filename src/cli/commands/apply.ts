@@ -83,7 +83,7 @@ export async function runApply(
         EXIT.invalid,
       );
     }
-    return await applyLocked(loaded, plan, spawner, file, options, io, argv, concurrency);
+    return await applyLocked({ loaded, plan, spawner, file, options, io, argv, concurrency });
   } finally {
     spawner?.close();
   }
@@ -95,16 +95,20 @@ function select(plan: ResolvedPlan, only: string[]): ResolvedPlan {
   return selected.value;
 }
 
-async function applyLocked(
-  loaded: LoadedPlan,
-  plan: ResolvedPlan,
-  spawner: SpawnerLauncher,
-  file: string,
-  options: ApplyOptions,
-  io: Io,
-  argv: readonly string[],
-  concurrency: number,
-): Promise<ExitCode> {
+/** A validated apply, ready to run: the plan as loaded and as selected, and how it was asked for. */
+interface ApplyRequest {
+  loaded: LoadedPlan;
+  plan: ResolvedPlan;
+  spawner: SpawnerLauncher;
+  file: string;
+  options: ApplyOptions;
+  io: Io;
+  argv: readonly string[];
+  concurrency: number;
+}
+
+async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
+  const { loaded, options, io } = request;
   const state = ensurePlanState(options.stateDir, loaded.plan.name);
   const lock = takeLock(state.root);
   if (!lock.ok) {
@@ -143,9 +147,7 @@ async function applyLocked(
         }
       }
     }
-    return await execute(loaded, plan, spawner, file, options, io, argv, concurrency, resume, (run) =>
-      lock.value.setRun(run),
-    );
+    return await execute(request, resume, (run) => lock.value.setRun(run));
   } finally {
     released();
     process.off('exit', released);
@@ -153,17 +155,11 @@ async function applyLocked(
 }
 
 async function execute(
-  loaded: LoadedPlan,
-  plan: ResolvedPlan,
-  spawner: SpawnerLauncher,
-  file: string,
-  options: ApplyOptions,
-  io: Io,
-  argv: readonly string[],
-  concurrency: number,
+  request: ApplyRequest,
   resume: RunSnapshot | undefined,
   onRun: (run: string) => void,
 ): Promise<ExitCode> {
+  const { loaded, plan, spawner, file, options, io, argv, concurrency } = request;
   const json = options.logFormat === 'json';
   const human = json ? io.stderr : io.stdout;
   const colors = colorsFor(human, io.env);
