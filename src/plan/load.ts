@@ -18,7 +18,6 @@ import {
   type RawHealth,
   type RawHealthTiming,
   type RawPlan,
-  type RawService,
   Service,
 } from './schema.js';
 import { checkSchema } from './schema-diagnostics.js';
@@ -221,23 +220,21 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * check's index), so that the problems inside them are found in the same pass.
  */
 function lenientServices(data: unknown): RawPlan['services'] {
-  const out: RawPlan['services'] = {};
-  if (!isRecord(data) || !isRecord(data.services)) return out;
-  for (const [name, value] of Object.entries(data.services)) {
-    const parsed = Service.safeParse(value);
-    if (parsed.success) out[name] = parsed.data;
-    else if (isRecord(value)) out[name] = lenientObject(Service, value) as RawService;
-  }
-  return out;
+  return lenientEntries(isRecord(data) ? data.services : undefined, Service) as RawPlan['services'];
 }
 
 function lenientHosts(data: unknown): Record<string, PartialHost> {
-  const out: Record<string, PartialHost> = {};
-  if (!isRecord(data) || !isRecord(data.hosts)) return out;
-  for (const [name, value] of Object.entries(data.hosts)) {
-    const parsed = Host.safeParse(value);
+  return lenientEntries(isRecord(data) ? data.hosts : undefined, Host) as Record<string, PartialHost>;
+}
+
+/** Each entry of a map (services, hosts) whole when it passes `schema`, else field by field. */
+function lenientEntries(map: unknown, schema: z.ZodObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isRecord(map)) return out;
+  for (const [name, value] of Object.entries(map)) {
+    const parsed = schema.safeParse(value);
     if (parsed.success) out[name] = parsed.data;
-    else if (isRecord(value)) out[name] = lenientObject(Host, value) as PartialHost;
+    else if (isRecord(value)) out[name] = lenientObject(schema, value);
   }
   return out;
 }
