@@ -2,14 +2,16 @@ import { Command, CommanderError, Option } from 'commander';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
-import { type Io, processIo } from './io.js';
+import { type Io, processStreams, redactingIo, type Streams } from './io.js';
 import { packageVersion } from './version.js';
 
 /**
  * Commander wiring only: parse flags, call one command, map its outcome to an exit code. Each
  * command's module is imported when that command runs, so `restore --version` loads none of them.
  */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+  // Every command, and every message below, writes through this one redacting Io.
+  const io = redactingIo(streams);
   let exitCode: ExitCode = EXIT.ok;
   const program = buildProgram(io, ['restore', ...argv], (code) => {
     exitCode = code;

@@ -4,8 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
-import { renderPlanJson } from '../../report/plan/json.js';
-import { renderPlanText } from '../../report/plan/text.js';
+import { renderPlan } from '../../report/plan/formats.js';
 import { jsonLinesRenderer } from '../../report/run/json-lines.js';
 import { plainRenderer } from '../../report/run/plain.js';
 import { renderSummary } from '../../report/run/summary.js';
@@ -70,11 +69,8 @@ export async function runApply(
         digest: loaded.digest,
         only,
       };
-      io.stdout.write(
-        options.logFormat === 'json'
-          ? renderPlanJson(view)
-          : renderPlanText(view, colorsFor(io.stdout, io.env)),
-      );
+      const format = options.logFormat === 'json' ? 'json' : 'text';
+      io.stdout.write(renderPlan(format, view, colorsFor(io.stdout, io.env), io.redactor));
       return EXIT.ok;
     }
     if (options.expectDigest !== undefined && options.expectDigest !== loaded.digest) {

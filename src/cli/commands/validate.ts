@@ -1,9 +1,9 @@
 import type { Diagnostic } from '../../plan/diagnostic.js';
-import { loadPlan } from '../../plan/load.js';
-import { DIAGNOSTIC_FORMATS, type DiagnosticFormat } from '../../report/diagnostics/formats.js';
+import { type DiagnosticFormat, renderDiagnostics } from '../../report/diagnostics/formats.js';
 import { colorsFor } from '../../report/style.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { readPlan } from './load-or-fail.js';
 
 export interface ValidateOptions {
   format: DiagnosticFormat;
@@ -15,7 +15,7 @@ export async function runValidate(
   options: ValidateOptions,
   io: Io,
 ): Promise<ExitCode> {
-  const results = await Promise.all(files.map((file) => loadPlan(file, io.env)));
+  const results = await Promise.all(files.map((file) => readPlan(file, io)));
   const diagnostics: Diagnostic[] = [];
   let unreadable = 0;
   let invalid = 0;
@@ -31,7 +31,7 @@ export async function runValidate(
   });
 
   const colors = colorsFor(io.stdout, io.env);
-  io.stdout.write(DIAGNOSTIC_FORMATS[options.format](diagnostics, colors));
+  io.stdout.write(renderDiagnostics(options.format, diagnostics, colors, io.redactor));
   if (options.format !== 'json') {
     const c = colorsFor(io.stderr, io.env);
     const valid = files.length - invalid - unreadable;
