@@ -4,6 +4,23 @@ export const REDACTED = '[REDACTED]';
 /** How text cut short to fit a line ends, before anything that closes it (a quote). */
 const CUT = '…';
 
+/**
+ * A secret as it reads in output that quoted it: a command shell-quoted for display (a run of `'`
+ * becomes `'"<run>"'`, and a word that starts or ends with it loses a `'`), and any of these inside
+ * a JSON string (a quote, a backslash or a control character escaped). Without these forms, a
+ * secret holding such a character would no longer be found where it was quoted.
+ */
+function quotedForms(secret: string): string[] {
+  const forms = [secret];
+  if (secret.includes("'")) {
+    const shell = secret.replace(/('+)/g, `'"$1"'`);
+    forms.push(shell);
+    if (shell.startsWith("'")) forms.push(shell.slice(1));
+    if (shell.endsWith("'")) forms.push(shell.slice(0, -1));
+  }
+  return [...forms, ...forms.map((form) => JSON.stringify(form).slice(1, -1))];
+}
+
 const longestFirst = (a: string, b: string) => b.length - a.length;
 
 /**
@@ -13,15 +30,12 @@ const longestFirst = (a: string, b: string) => b.length - a.length;
  */
 export class Redactor {
   readonly #secrets: string[];
-  /** The secrets, and each as it reads inside a JSON string (`"` and `\` escaped), longest first. */
+  /** The secrets as they are and as quoting writes them (see `quotedForms`), longest first. */
   readonly #forms: string[];
 
   constructor(values: readonly string[]) {
     this.#secrets = [...new Set(values.filter((v) => v.length >= 3))].sort(longestFirst);
-    // A value quoted with JSON.stringify (in a message, in any JSON output) no longer contains the
-    // secret as it is when it holds a quote, a backslash or a control character.
-    const quoted = this.#secrets.map((secret) => JSON.stringify(secret).slice(1, -1));
-    this.#forms = [...new Set([...this.#secrets, ...quoted])].sort(longestFirst);
+    this.#forms = [...new Set(this.#secrets.flatMap(quotedForms))].sort(longestFirst);
   }
 
   /** A redactor that also hides `values`. */
@@ -34,7 +48,7 @@ export class Redactor {
     return this.#secrets;
   }
 
-  /** What `text` replaces: each secret, and each as it reads inside a JSON string. Longest first. */
+  /** What `text` replaces: each secret, and each as quoting writes it. Longest first. */
   get forms(): readonly string[] {
     return this.#forms;
   }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { join } from 'shlex';
 import { describe, expect, it } from 'vitest';
 import { REDACTED, Redactor, StreamRedactor } from '../../src/run/redact.js';
 
@@ -24,6 +25,17 @@ describe('SPEC 5 secrets are never written', () => {
     expect(r.text(quoted)).not.toContain(JSON.stringify(secret).slice(1, -1));
     expect(JSON.parse(r.text(quoted)).message).not.toContain(secret);
     expect(r.text(`raw ${secret}`)).toBe(`raw ${REDACTED}`);
+  });
+
+  it('a secret holding a single quote is hidden where a command was shell-quoted for display', () => {
+    for (const secret of ["it's-secret", "'lead", "trail'", "x''y-z"]) {
+      const r = new Redactor([secret]);
+      for (const word of [secret, `--token=${secret}`, `${secret} and more`]) {
+        const shown = join(['cmd', word]);
+        expect(r.text(shown), shown).not.toMatch(/secret|lead|trail|y-z/);
+        expect(r.text(JSON.stringify(shown)), shown).not.toMatch(/secret|lead|trail|y-z/);
+      }
+    }
   });
 
   it('the beginning of a secret where text was cut short (…) is hidden too, from 3 characters', () => {
