@@ -61,13 +61,21 @@ function expectHidden(result: CliResult, secrets: readonly string[], what: strin
 const PLAN_FORMATS = ['text', 'markdown', 'json', 'mermaid', 'dot'] as const;
 
 /** A valid plan with the secret `DB_PASSWORD` in every field it can reach, and `DB_PORT` as a port. */
-function everyField(http: number, openPort: number) {
+function everyField(http: number, openPort: number, literal: string) {
   return {
     version: 1,
     name: 'secrets',
-    description: 'every field',
+    // Written out rather than named: it is hidden all the same.
+    description: `every field, even the description: ${literal}`,
     secrets: ['DB_PASSWORD', 'DB_PORT'],
-    hosts: { db: { address: 'db-${DB_PASSWORD}.invalid', user: 'ops-${DB_PASSWORD}' } },
+    hosts: {
+      db: {
+        address: 'db-${DB_PASSWORD}.invalid',
+        user: 'ops-${DB_PASSWORD}',
+        identity_file: '~/.ssh/${DB_PASSWORD}',
+        ssh_options: { ProxyJump: 'jump-${DB_PASSWORD}.invalid' },
+      },
+    },
     services: {
       remote: {
         host: 'db',
@@ -140,12 +148,15 @@ async function everyOutput(dir: string, env: Record<string, string>): Promise<[s
   return outputs;
 }
 
-describe('SPEC 5 nothing secret is ever written: validate, plan and apply print no secret value', () => {
+// Each test runs the CLI a dozen times or more, one after another.
+describe('SPEC 5 nothing secret is ever written: validate, plan and apply print no secret value', {
+  timeout: 120_000,
+}, () => {
   it('a secret in every field of a valid plan shows as ${NAME} or [REDACTED] in every format, --live too', async () => {
     const dir = tempDir();
     const [http, openPort, closedPort] = [await echoServer(), await tcpServer(), (await freePorts(1))[0]!];
-    writeFile(dir, 'plan.yaml', JSON.stringify(everyField(http, openPort)));
     const secret = 'Sup3r.S3cr3t-Val_ue';
+    writeFile(dir, 'plan.yaml', JSON.stringify(everyField(http, openPort, secret)));
     const port = String(closedPort);
     const outputs = await everyOutput(dir, { DB_PASSWORD: secret, DB_PORT: port });
     for (const [what, result] of outputs) {
@@ -159,6 +170,7 @@ describe('SPEC 5 nothing secret is ever written: validate, plan and apply print 
       "DATABASE_URL='postgres://app:${DB_PASSWORD}@127.0.0.1/app'",
     );
     expect(get('plan plan.yaml --format text')).toContain('ops-${DB_PASSWORD}@db-${DB_PASSWORD}.invalid');
+    expect(get('plan plan.yaml --format text')).toContain('every field, even the description: [REDACTED]');
     const live = get('plan plan.yaml --format json --live');
     const web = (
       JSON.parse(live) as { stages: { services: { name: string; live: { detail: string } }[] }[] }
