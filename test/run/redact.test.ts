@@ -52,7 +52,11 @@ describe('SPEC 5 secrets are never written', () => {
   });
 
   it('a secret split across chunks of a stream is still redacted (property)', () => {
-    const secret = fc.string({ minLength: 3, maxLength: 12 }).filter((s) => !s.includes('\u0000'));
+    // A secret that is part of the replacement, or could run into it ("ED]", "D]x"), would be
+    // found in any redacted output: such a value is not a secret anyone could keep out of it.
+    const secret = fc
+      .string({ minLength: 3, maxLength: 12 })
+      .filter((s) => !s.includes('\u0000') && !/[[\]]/.test(s) && !REDACTED.includes(s));
     fc.assert(
       fc.property(
         fc.uniqueArray(secret, { minLength: 1, maxLength: 3 }),
