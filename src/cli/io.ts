@@ -27,6 +27,9 @@ export interface Output {
 }
 
 export function processIo(): Io {
+  // Reading a terminal that hung up fails with EIO: a prompt then gets no answer (see
+  // surviveHangup), which must not end restore with an unhandled error.
+  process.stdin.on('error', () => {});
   return {
     stdout: guarded(process.stdout),
     stderr: guarded(process.stderr),

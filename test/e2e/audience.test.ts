@@ -128,4 +128,39 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
     // Whichever the kernel delivers first: the hang-up, or the failed write to the closed terminal.
     expect(lines.find((line) => line.event === 'run.output-lost')?.cause).toMatch(/^(SIGHUP|EIO)$/);
   });
+
+  it('a terminal that closes at an approval prompt: nobody can answer, so the run stops resumable (exit 4)', async () => {
+    const dir = workDir();
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'audience',
+        stages: [{ name: 'one' }, { name: 'two', approval: true }],
+        services: {
+          a: { stage: 'one', start: 'true' },
+          b: { stage: 'two', start: 'true', depends_on: ['a'] },
+        },
+      }),
+    );
+    const command = `exec ${process.execPath} ${BIN} apply plan.yaml --state-dir state`;
+    const script = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    await whenOutput(script, 'Start stage');
+    script.kill('SIGKILL');
+    await eventually(
+      () =>
+        journalEvents(dir).some((line) => line.event === 'run.finished') &&
+        !existsSync(join(dir, 'state', 'audience', 'lock')),
+      'the run to stop at the gate without its terminal',
+      20_000,
+    );
+    const lines = journalEvents(dir);
+    expect(lines.find((line) => line.event === 'run.finished')?.result).toBe('awaiting-approval');
+    expect(lines.some((line) => line.event === 'stage.approved')).toBe(false);
+  });
 });

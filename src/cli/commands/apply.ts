@@ -258,6 +258,8 @@ async function askYesNo(
   if (hungUp.aborted) return false;
   view?.pause();
   const rl = createInterface({ input: io.stdin, output: process.stderr });
+  // A terminal that hung up fails even the reset of its mode (setRawMode EIO): no answer, no crash.
+  rl.on('error', () => {});
   // Ctrl-C at the prompt interrupts the run, as it does anywhere else.
   rl.on('SIGINT', () => controller.abort('SIGINT'));
   try {
