@@ -96,7 +96,12 @@ async function namesInPlan(file: string, kind: 'services' | 'stages'): Promise<s
   }
   const source = await readPlanSource(file);
   if (!source.ok || source.value.kind !== 'text') return [];
-  const data: unknown = parseDocument(source.value.text, { uniqueKeys: false }).toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = parseDocument(source.value.text, { uniqueKeys: false }).toJS({ maxAliasCount: 100 });
+  } catch {
+    return []; // an alias bomb, or YAML too broken to hold any names
+  }
   if (!isRecord(data)) return [];
   if (kind === 'services') return isRecord(data.services) ? Object.keys(data.services).sort() : [];
   if (!Array.isArray(data.stages)) return [];

@@ -1,4 +1,4 @@
-import { Argument, Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
@@ -98,7 +98,8 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .addOption(
       new Option('--concurrency <n>', 'at most this many services in flight at once')
         .default('4')
-        .env('RESTORE_CONCURRENCY'),
+        .env('RESTORE_CONCURRENCY')
+        .argParser(wholeNumber),
     )
     .option(
       '--only <services>',
@@ -233,6 +234,13 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     });
 
   return program;
+}
+
+/** Checked here so that a bad value names where it came from (the flag or its RESTORE_* variable). */
+function wholeNumber(value: string): string {
+  if (!/^[1-9][0-9]*$/.test(value.trim()))
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  return value;
 }
 
 function collect(value: string, previous: string[]): string[] {

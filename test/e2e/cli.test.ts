@@ -131,4 +131,17 @@ describe('RESTORE_* environment variables set what a team sets once', () => {
     expect(result.stderr).toContain('RESTORE_LOG_FORMAT');
     expect(hasStackTrace(result.stderr)).toBe(false);
   });
+
+  it('a number that is not one, from the variable or the flag, is a usage error naming where it came from', async () => {
+    const dir = tempDir();
+    const plan = quickPlan(dir);
+    const fromEnv = await runCli(['apply', plan, '--state-dir', join(dir, 'state')], {
+      env: { RESTORE_CONCURRENCY: 'many' },
+    });
+    expect(fromEnv.code).toBe(EXIT.usage);
+    expect(fromEnv.stderr).toContain("value 'many' from env 'RESTORE_CONCURRENCY' is invalid");
+    const fromFlag = await runCli(['apply', plan, '--state-dir', join(dir, 'state'), '--concurrency', '0']);
+    expect(fromFlag.code).toBe(EXIT.usage);
+    expect(fromFlag.stderr).toContain('--concurrency');
+  });
 });
