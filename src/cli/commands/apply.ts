@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { quote } from 'shlex';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
@@ -226,11 +227,11 @@ async function execute(
       case 'awaiting-approval':
         io.stderr.write(
           `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            `Continue with: restore apply ${file} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${options.stateDir}` : ''}\n`,
+            `Continue with: restore apply ${quote(file)} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${quote(options.stateDir)}` : ''}\n`,
         );
         return EXIT.awaitingApproval;
       case 'interrupted':
-        io.stderr.write(`restore: interrupted; continue with: restore apply ${file} --resume\n`);
+        io.stderr.write(`restore: interrupted; continue with: restore apply ${quote(file)} --resume\n`);
         return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
       default:
         return unreachable(outcome.result);

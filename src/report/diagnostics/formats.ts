@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../../plan/diagnostic.js';
 import type { Redactor } from '../../run/redact.js';
 import type { Colors } from '../style.js';
-import { renderDiagnosticsGithub } from './github.js';
+import { renderDiagnosticsGithub, renderFileErrorGithub } from './github.js';
 import { renderDiagnosticsJson } from './json.js';
 import { renderDiagnosticsText } from './text.js';
 
@@ -25,4 +25,17 @@ export function renderDiagnostics(
   redactor: Redactor,
 ): string {
   return DIAGNOSTIC_FORMATS[format](redactor.deep(diagnostics), colors);
+}
+
+/**
+ * A file that could not be read at all, for formats that report it on stdout (GitHub
+ * annotations); empty for the others, which say it on stderr only.
+ */
+export function renderFileError(
+  format: DiagnosticFormat,
+  file: string,
+  message: string,
+  redactor: Redactor,
+): string {
+  return format === 'github' ? renderFileErrorGithub(redactor.text(file), redactor.text(message)) : '';
 }
