@@ -204,9 +204,9 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .command('schema')
     .description('print the plan format as JSON Schema, for editors and other validators')
     .addOption(
-      new Option('--draft <draft>', 'JSON Schema version (draft-07 is what most editors support)')
-        .choices(['07', '2020-12'])
-        .default('07'),
+      new Option('--draft <draft>', 'JSON Schema version (07 is what editors support fully)')
+        .choices(['2020-12', '07'])
+        .default('2020-12'),
     )
     .action(async (options: import('./commands/schema.js').SchemaOptions) => {
       const { runSchema } = await import('./commands/schema.js');

@@ -7,9 +7,9 @@ export interface SchemaOptions {
 }
 
 /**
- * `restore schema`: the plan format as JSON Schema, from the validator's own schema. Draft-07 by
- * default: yaml-language-server (VS Code's YAML extension and others) does not fully support
- * 2020-12; `--draft 2020-12` prints the other.
+ * `restore schema`: the plan format as JSON Schema, from the validator's own schema. 2020-12 by
+ * default, as the contract fixes it; `--draft 07` prints the form editors read fully
+ * (yaml-language-server does not support all of 2020-12), which is what the package ships.
  */
 export function runSchema(options: SchemaOptions, io: Io): ExitCode {
   io.stdout.write(`${JSON.stringify(planJsonSchema(options.draft), null, 2)}\n`);
