@@ -14,6 +14,7 @@ export interface Output {
   write(text: string): void;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 export function processIo(): Io {

@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
-import type { Colors } from '../style.js';
+import { type Colors, padVisible } from '../style.js';
 import { formatElapsed, plural, via } from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
@@ -100,7 +100,10 @@ export function createTtyRenderer(
       for (const name of shown) {
         const row = rows.get(name)!;
         const elapsed = row.status === 'pending' ? '' : formatElapsed((row.finished ?? now) - row.since);
-        lines.push(`  ${icon(row.status)} ${name.padEnd(width)}  ${word(row).padEnd(20)} ${c.dim(elapsed)}`);
+        // Padded by the width shown: word() may be colored, and escape codes take no columns.
+        lines.push(
+          `  ${icon(row.status)} ${padVisible(name, width)}  ${padVisible(word(row), 20)} ${c.dim(elapsed)}`,
+        );
       }
       if (stage.services.length > shown.length)
         lines.push(c.dim(`  ... and ${stage.services.length - shown.length} more`));
