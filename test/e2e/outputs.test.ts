@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { prettyFactory } from 'pino-pretty';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
+import { GENESIS, sealLine } from '../../src/run/journal/format.js';
 import { formatElapsed } from '../../src/util/duration.js';
 import { runCli } from '../helpers/cli.js';
 import { daemon, tcp, useWorkDirs } from '../helpers/e2e.js';
@@ -139,6 +140,71 @@ describe('SPEC 3 Output: the run log and --log-format json', () => {
     expect(warnings).toContain('WARN');
     expect(warnings).toContain('service.failed');
     expect(warnings).not.toContain('INFO');
+
+    // After the resume too, the durations are the same everywhere.
+    const finishedOut = stdout.filter((l) => l.event === 'run.finished').at(-1) as unknown as Durations;
+    const status = JSON.parse(
+      (await cli(dir, ['status', 'plan.yaml', '--format', 'json'])).stdout,
+    ) as Durations;
+    const report = JSON.parse(
+      (await cli(dir, ['report', 'plan.yaml', '--format', 'json'])).stdout,
+    ) as Durations;
+    expect(status.duration_ms).toBe(finishedOut.duration_ms);
+    expect(report.duration_ms).toBe(finishedOut.duration_ms);
+    for (const name of ['db', 'job', 'flaky', 'after']) {
+      expect(status.services[name]!.duration_ms, name).toBe(finishedOut.services[name]!.duration_ms);
+      expect(report.services[name]!.duration_ms, name).toBe(finishedOut.services[name]!.duration_ms);
+    }
+  }, 90_000);
+});
+
+interface Durations {
+  duration_ms: number;
+  services: Record<string, { duration_ms: number }>;
+}
+
+describe('SPEC 5 journals written before the pid was named service_pid', () => {
+  it('status, report and --resume read them', async () => {
+    const dir = workDir();
+    await writePlan(dir);
+    expect((await cli(dir, ['apply', 'plan.yaml'])).code).toBe(EXIT.failed);
+    // Rewrite the journal as an older restore wrote it: `pid`, and probes without their duration.
+    const { journal } = runFiles(dir);
+    let previous = GENESIS;
+    const old = linesOf(readFileSync(journal, 'utf8')).map((raw) => {
+      const { hash: _hash, ...line } = JSON.parse(raw) as Line;
+      if ('service_pid' in line) {
+        line.pid = line.service_pid;
+        delete line.service_pid;
+      }
+      const record = line.record as Line | undefined;
+      if (record && 'service_pid' in record) {
+        record.pid = record.service_pid;
+        delete record.service_pid;
+      }
+      if (line.event === 'service.probe') delete line.duration_ms;
+      const sealed = sealLine(previous, line as Parameters<typeof sealLine>[1]);
+      previous = sealed.hash;
+      return sealed.text;
+    });
+    expect(old.join('')).toContain('"pid":');
+    expect(old.join('')).not.toContain('service_pid');
+    writeFileSync(journal, old.join(''));
+
+    const status = await cli(dir, ['status', 'plan.yaml', '--format', 'json']);
+    expect(status.code, status.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      state: 'failed',
+      services: { db: { result: 'healthy' } },
+    });
+    const junit = await cli(dir, ['report', 'plan.yaml', '--format', 'junit']);
+    expect(junit.code, junit.stderr).toBe(EXIT.ok);
+    xmllint(dir, junit.stdout);
+    writeFileSync(join(dir, 'ok'), '');
+    const resumed = await cli(dir, ['apply', 'plan.yaml', '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    const after = JSON.parse((await cli(dir, ['status', 'plan.yaml', '--format', 'json'])).stdout);
+    expect(after).toMatchObject({ state: 'succeeded', services: { flaky: { result: 'healthy' } } });
   }, 90_000);
 });
 
