@@ -62,7 +62,7 @@ describe('SPEC 3 Output: the live view', () => {
         stage,
         attempts: 1,
         rounds: 1,
-        duration_ms: 5,
+        duration_ms: 42,
         service_pid: null,
       },
       7,
@@ -75,7 +75,7 @@ describe('SPEC 3 Output: the live view', () => {
         reason: 'start-failed',
         message: 'exited with code 1',
         attempts: 1,
-        duration_ms: 9,
+        duration_ms: 77,
       },
       11,
     );
@@ -88,5 +88,8 @@ describe('SPEC 3 Output: the live view', () => {
     // The elapsed column starts at the same place on every row.
     const starts = rows.map((row) => /\S+\s+\S+(?: \(.*?\))?\s+\S+\s+(?=\d)/.exec(row)![0].length);
     expect(new Set(starts).size, rows.join('\n')).toBe(1);
+    // A finished service shows the duration its event reported, the one the summary shows.
+    expect(rows.find((row) => row.includes(' db '))).toMatch(/ 42ms$/);
+    expect(rows.find((row) => row.includes(' cache '))).toMatch(/ 77ms$/);
   });
 });
