@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { GENESIS, sealLine } from '../../src/run/journal/format.js';
 import { formatElapsed } from '../../src/util/duration.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { daemon, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
@@ -156,6 +156,31 @@ describe('SPEC 3 Output: the run log and --log-format json', () => {
       expect(report.services[name]!.duration_ms, name).toBe(finishedOut.services[name]!.duration_ms);
     }
   }, 90_000);
+});
+
+describe('SPEC 3 Output: the run log is not lost', () => {
+  it('when restore exits early because its stdout was closed, the run log holds every step the journal does', async () => {
+    const dir = workDir();
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'outputs',
+        services: { a: { start: 'true' }, b: { depends_on: ['a'], start: 'sleep 0.5' } },
+      }),
+    );
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state', '--log-format', 'json'], {
+      cwd: dir,
+    });
+    // A reader that goes away after the first line, as `| head -1` does.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    await done;
+    const { log, journal } = runFiles(dir);
+    const steps = linesOf(readFileSync(journal, 'utf8')).length;
+    expect(steps).toBeGreaterThan(0);
+    expect(linesOf(readFileSync(log, 'utf8'))).toHaveLength(steps);
+  }, 60_000);
 });
 
 interface Durations {

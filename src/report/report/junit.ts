@@ -28,7 +28,12 @@ export function renderReportJunit(
     const tail = tails.get(name) ?? [];
     if (s.result === 'failed') {
       const message = s.reason ?? 'failed';
-      const body = [message, ...(tail.length > 0 ? ['', `last ${tail.length} output lines:`, ...tail] : [])];
+      const body = [
+        message,
+        ...(tail.length > 0
+          ? ['', tail.length === 1 ? 'last output line:' : `last ${tail.length} output lines:`, ...tail]
+          : []),
+      ];
       out.push(
         `      <failure type="failed" message="${xmlText(message)}">${xmlText(body.join('\n'))}</failure>`,
       );
