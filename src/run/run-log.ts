@@ -64,20 +64,9 @@ export function openRunLog(file: string, run: string): RunLog {
     if ('run' in fields) delete (fields as { run?: string }).run;
     logger[levelOf(event)]({ event: type, ...fields }, type);
   };
-  // A process that exits mid-run (process.exit on a closed stdout, say) still leaves what it
-  // logged: the buffered tail is written synchronously on the way out.
-  const flushOnExit = () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // Nothing more can be done while exiting.
-    }
-  };
-  process.once('exit', flushOnExit);
   return {
     listener,
     async close() {
-      process.removeListener('exit', flushOnExit);
       logger.flush();
       const finished = once(destination, 'finish');
       destination.end();

@@ -159,7 +159,7 @@ describe('SPEC 3 Output: the run log and --log-format json', () => {
 });
 
 describe('SPEC 3 Output: the run log is not lost', () => {
-  it('when restore exits early because its stdout was closed, the run log holds every step the journal does', async () => {
+  it('when its stdout is closed mid-run (| head -1), the run log still holds every step the journal does', async () => {
     const dir = workDir();
     writeFile(
       dir,

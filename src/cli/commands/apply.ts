@@ -21,7 +21,7 @@ import { ensurePlanState } from '../../run/state-dir.js';
 import { unreachable } from '../../util/unreachable.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { Io } from '../io.js';
+import { type Io, surviveHangup } from '../io.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -188,6 +188,12 @@ async function execute(
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A hang-up stops the output to the terminal, not the restoration; a prompt then gets no answer.
+  const hangup = surviveHangup(io);
+  const outputs = (['stdout', 'stderr'] as const).flatMap((stream) => {
+    const onClose = io[stream].onClose;
+    return onClose ? [{ stream, onClose }] : [];
+  });
   try {
     const outcome = await applyPlan({
       loaded,
@@ -198,13 +204,16 @@ async function execute(
         yes: options.yes === true,
         stages: new Set(options.approve.flatMap((value) => value.split(',')).map((s) => s.trim())),
         approver: options.approver ?? io.env.USER ?? safeUser(),
-        ...(interactive ? { ask: (question: string) => askYesNo(question, io, view, controller) } : {}),
+        ...(interactive
+          ? { ask: (question: string) => askYesNo(question, io, view, controller, hangup.signal) }
+          : {}),
       },
       signal: controller.signal,
       argv: [...argv],
       listeners,
       launcher: spawner,
       onFailure: options.onFailure,
+      outputs,
       ...(resume ? { resume } : {}),
     });
     view?.stop();
@@ -234,6 +243,7 @@ async function execute(
     view?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    hangup.dispose();
   }
 }
 
@@ -242,13 +252,18 @@ async function askYesNo(
   io: Io,
   view: { pause(): void; resume(): void } | undefined,
   controller: AbortController,
+  hungUp: AbortSignal,
 ): Promise<boolean> {
+  // Nobody is left at the terminal to answer: the stage is not approved (exit 4, resumable).
+  if (hungUp.aborted) return false;
   view?.pause();
   const rl = createInterface({ input: io.stdin, output: process.stderr });
+  // A terminal that hung up fails even the reset of its mode (setRawMode EIO): no answer, no crash.
+  rl.on('error', () => {});
   // Ctrl-C at the prompt interrupts the run, as it does anywhere else.
   rl.on('SIGINT', () => controller.abort('SIGINT'));
   try {
-    const answer = await rl.question(question, { signal: controller.signal });
+    const answer = await rl.question(question, { signal: AbortSignal.any([controller.signal, hungUp]) });
     return /^y(es)?$/i.test(answer.trim());
   } catch {
     return false;
