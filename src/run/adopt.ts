@@ -75,7 +75,7 @@ export async function adoptDaemon(
         attempts,
         rounds: outcome.rounds,
         duration_ms: duration,
-        pid: remote ? null : pid,
+        service_pid: remote ? null : pid,
         resumed: true,
       });
       return { result: 'healthy', attempts, durationMs: duration, pid: remote ? null : pid };

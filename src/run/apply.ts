@@ -4,7 +4,7 @@ import { adoptDaemon } from './adopt.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from './events.js';
 import { directLauncher, type Launcher, useLauncher } from './executor/launch.js';
-import type { RunSnapshot } from './journal/state.js';
+import { type RunSnapshot, timesSeed } from './journal/state.js';
 import { JournalWriter } from './journal/writer.js';
 import { probeRound } from './probes/round.js';
 import { Redactor } from './redact.js';
@@ -65,7 +65,6 @@ export interface ApplyOutcome {
  */
 export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   const { loaded, plan, resume } = request;
-  const started = Date.now();
   const run = resume?.run ?? newRunId();
   const state = ensurePlanState(request.stateDir, plan.name);
   const redactor = new Redactor(loaded.secretValues);
@@ -75,7 +74,10 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     : JournalWriter.create(journalFile, run, redactor);
   const logFile = runLog(state, run);
   const log = openRunLog(logFile, run);
-  const bus = new EventBus(redactor.active ? (value) => redactor.deep(value) : undefined);
+  const bus = new EventBus(
+    redactor.active ? (value) => redactor.deep(value) : undefined,
+    resume ? timesSeed(resume) : undefined,
+  );
   // The journal first: a step is on disk before anyone shows it.
   bus.subscribe(journal.listener);
   bus.subscribe(log.listener);
@@ -168,11 +170,12 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
         };
       }
     }
-    const durationMs = Date.now() - started;
-    bus.emit({
+    // The bus computes the durations from the events' times (src/run/times.ts): what is
+    // returned is what the journal, the log and every view got.
+    const finished = bus.emit({
       type: 'run.finished',
       result: outcome.result,
-      duration_ms: durationMs,
+      duration_ms: 0,
       services,
       ...(outcome.awaiting ? { awaiting: outcome.awaiting } : {}),
     });
@@ -182,8 +185,8 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       ...(outcome.awaiting ? { awaiting: outcome.awaiting } : {}),
       logFile,
       journalFile,
-      durationMs,
-      services,
+      durationMs: finished.duration_ms,
+      services: finished.services,
     };
   } finally {
     for (const stop of unwatch) stop();
@@ -229,7 +232,7 @@ async function restoreOrReverify(
         attempts: before.attempts,
         rounds: 1,
         duration_ms: before.duration_ms,
-        pid: null,
+        service_pid: null,
         resumed: true,
       });
       return { result: 'healthy', attempts: before.attempts, durationMs: before.duration_ms, pid: null };

@@ -1,5 +1,6 @@
 import type { CommandRecord, Stream } from './executor/types.js';
 import type { CheckResult } from './probes/types.js';
+import { RunTimes, type RunTimesSeed } from './times.js';
 
 /**
  * The vocabulary of a run. The engine only emits these; the journal, the run log, the terminal
@@ -100,7 +101,16 @@ export interface ServiceAttempt extends ServiceEventBase {
   type: 'service.attempt';
   attempt: number;
   ok: boolean;
-  record: CommandRecord;
+  /** The attempt's record, its pid named `service_pid` as on `service.healthy`. */
+  record: AttemptRecord;
+}
+
+export type AttemptRecord = Omit<CommandRecord, 'pid'> & { service_pid: number | null };
+
+/** The record of an attempt as events carry it. */
+export function attemptRecord(record: CommandRecord): AttemptRecord {
+  const { pid, ...rest } = record;
+  return { ...rest, service_pid: pid };
 }
 
 export interface ServiceProbe extends ServiceEventBase {
@@ -112,6 +122,8 @@ export interface ServiceProbe extends ServiceEventBase {
   /** False for a failed round inside start_period, which does not count. */
   counted: boolean;
   checks: CheckResult[];
+  /** How long the round took: the event's time is its end (a service's span opens at its start). */
+  duration_ms: number;
 }
 
 export interface ServiceHealthy extends ServiceEventBase {
@@ -119,7 +131,8 @@ export interface ServiceHealthy extends ServiceEventBase {
   attempts: number;
   rounds: number;
   duration_ms: number;
-  pid: number | null;
+  /** The daemon's pid (not `pid`: log readers take that for the logging process's own). */
+  service_pid: number | null;
   /** True when a resumed run found it still healthy with one probe round (it was not restarted). */
   resumed?: boolean;
 }
@@ -222,18 +235,49 @@ export type Listener = (event: Timed) => void;
 /** The one stream of a run's events; subscribers are called in order, synchronously. */
 export class EventBus {
   readonly #listeners: Listener[] = [];
+  readonly #times: RunTimes;
 
-  /** With secrets, every event is redacted before any listener sees it (SPEC section 5). */
-  constructor(private readonly redact?: <T>(value: T) => T) {}
+  /**
+   * With secrets, every event is redacted before any listener sees it (SPEC section 5). `seed`:
+   * the times of a resumed run, from its journal.
+   */
+  constructor(
+    private readonly redact?: <T>(value: T) => T,
+    seed?: RunTimesSeed,
+  ) {
+    this.#times = new RunTimes(seed);
+  }
 
   subscribe(listener: Listener): void {
     this.#listeners.push(listener);
   }
 
-  /** Stamps the event with the time (on the event itself: emitters hand over fresh objects). */
-  emit(event: RunEvent): void {
-    const timed = (this.redact ? this.redact(event) : event) as Timed;
+  /**
+   * Stamps the event with the time (on the event itself: emitters hand over fresh objects) and
+   * sets its durations from the events' times (src/run/times.ts), whatever the emitter put there,
+   * so that every output shows the same figures. Returns the event as listeners saw it.
+   */
+  emit<E extends RunEvent>(event: E): Timed<E> {
+    const timed = (this.redact ? this.redact(event) : event) as Timed<E>;
     timed.time = Date.now();
+    settleDurations(timed, this.#times);
     for (const listener of this.#listeners) listener(timed);
+    return timed;
+  }
+}
+
+function settleDurations(event: Timed, times: RunTimes): void {
+  const ms = times.add(event);
+  switch (event.type) {
+    case 'service.healthy':
+    case 'service.failed':
+      event.duration_ms = ms ?? 0;
+      break;
+    case 'run.finished':
+      event.duration_ms = times.runUntil(event.time);
+      for (const [name, summary] of Object.entries(event.services)) summary.duration_ms = times.service(name);
+      break;
+    default:
+      break;
   }
 }

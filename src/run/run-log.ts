@@ -1,8 +1,14 @@
 import { once } from 'node:events';
 import pino from 'pino';
 import type { Listener, Timed } from './events.js';
+import { levelOf } from './log-level.js';
 
-/** The structured run log (SPEC section 3, "Output"): one pino JSON line per event, output lines included. */
+/**
+ * The structured run log (SPEC section 3, "Output"): one pino JSON line per event, output lines
+ * included. Every line has pino's own `level` (a number), `time` (epoch ms) and `msg` (the
+ * event's name, or the output line), the `run` once, and no key twice, so that pino-pretty, Loki
+ * and Elasticsearch read it unmodified.
+ */
 export interface RunLog {
   listener: Listener;
   /** Flushes and closes the file. */
@@ -22,20 +28,22 @@ export function openRunLog(file: string, run: string): RunLog {
     maxWrite: 128 * 1024,
     periodicFlush: 500,
   });
+  // Each line's `time` is its event's (epoch milliseconds, as pino's default): the journal, the
+  // log and every view then agree to the millisecond. An ISO date per output line cost more than
+  // the rest of the line.
+  let time = 0;
   const logger = pino(
     {
       base: { run },
-      // Epoch milliseconds: formatting an ISO date per output line cost more than the rest of the line.
-      timestamp: pino.stdTimeFunctions.epochTime,
-      formatters: { level: (label) => ({ level: label }) },
-      messageKey: 'line',
+      timestamp: () => `,"time":${time}`,
     },
     destination,
   );
   const outputs = new Map<string, pino.Logger>();
   const listener = (event: Timed) => {
+    time = event.time;
     // Output lines are most of a log's volume: one child logger per service and stream holds
-    // their fields already serialized, and the line goes in as the message (key `line`).
+    // their fields already serialized, and the line goes in as the message.
     if (event.type === 'service.output') {
       const key = `${event.service}\u0000${event.stream}`;
       let child = outputs.get(key);
@@ -52,8 +60,9 @@ export function openRunLog(file: string, run: string): RunLog {
       return;
     }
     const { type, time: _time, ...fields } = event;
-    const level = type === 'service.failed' || type === 'service.blocked' ? 'warn' : 'info';
-    logger[level]({ event: type, ...fields });
+    // `run` is in every line already (pino's base): run.started's own would be a second `run`.
+    if ('run' in fields) delete (fields as { run?: string }).run;
+    logger[levelOf(event)]({ event: type, ...fields }, type);
   };
   return {
     listener,

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { formatCommand } from '../plan/command-text.js';
 import type { ResolvedService } from '../plan/model.js';
 import { formatDuration } from '../util/duration.js';
-import type { EventBus, FailureReason, ServiceProbe } from './events.js';
+import { attemptRecord, type EventBus, type FailureReason, type ServiceProbe } from './events.js';
 import { type Daemon, spawnDaemon } from './executor/daemon.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
@@ -37,7 +37,16 @@ export function reportRound(
   phase: ServiceProbe['phase'],
 ): (round: number, result: RoundResult, counted: boolean) => void {
   return (round, result, counted) =>
-    bus.emit({ type: 'service.probe', ...base, phase, round, ok: result.ok, counted, checks: result.checks });
+    bus.emit({
+      type: 'service.probe',
+      ...base,
+      phase,
+      round,
+      ok: result.ok,
+      counted,
+      checks: result.checks,
+      duration_ms: result.durationMs,
+    });
 }
 
 /** The plan's name, under which a remote daemon's files live on its host. */
@@ -80,7 +89,14 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
     return { result: 'failed', attempts, durationMs: elapsed(), reason, message };
   };
   const healthy = (rounds: number, pid: number | null): ServiceOutcome => {
-    ctx.bus.emit({ type: 'service.healthy', ...base, attempts, rounds, duration_ms: elapsed(), pid });
+    ctx.bus.emit({
+      type: 'service.healthy',
+      ...base,
+      attempts,
+      rounds,
+      duration_ms: elapsed(),
+      service_pid: pid,
+    });
     return { result: 'healthy', attempts, durationMs: elapsed(), pid };
   };
   const verify = (since: number, exited?: Daemon['exited']) =>
@@ -154,7 +170,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ...base,
           attempt: attempts,
           ok: false,
-          record: spawned.record,
+          record: attemptRecord(spawned.record),
         });
         if (spawned.record.failure === 'interrupted')
           return fail('interrupted', 'interrupted while starting');
@@ -166,7 +182,9 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ...base,
           attempt: attempts,
           ok: true,
-          record: spawnedRecord(daemon, spec, remote ? remoteDisplay(start, remote.host) : undefined),
+          record: attemptRecord(
+            spawnedRecord(daemon, spec, remote ? remoteDisplay(start, remote.host) : undefined),
+          ),
         });
         const outcome = await verify(daemon.startedAt, daemon.exited);
         if (outcome.kind !== 'daemon-exited') daemon.release();
@@ -212,7 +230,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         ...base,
         attempt: attempts,
         ok: record.failure === null,
-        record,
+        record: attemptRecord(record),
       });
       if (record.failure === 'interrupted') return fail('interrupted', 'interrupted while starting');
       if (record.failure === null) {

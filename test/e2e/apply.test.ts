@@ -394,8 +394,8 @@ describe('SPEC 3 apply output', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.find((l) => l.event === 'service.output' && l.stream === 'stderr')).toMatchObject({
       service: 'talker',
-      line: 'hello err',
-      level: 'info',
+      msg: 'hello err',
+      level: 30,
     });
     expect(lines.some((l) => l.event === 'run.finished')).toBe(true);
     expect(statSync(logFile).mode & 0o777).toBe(0o600);

@@ -10,7 +10,7 @@ import { jsonLinesRenderer } from '../../report/run/json-lines.js';
 import { plainRenderer } from '../../report/run/plain.js';
 import { renderSummary } from '../../report/run/summary.js';
 import type { TtyRenderer } from '../../report/run/tty.js';
-import { colorsFor } from '../../report/style.js';
+import { colorsFor, liveViewFits } from '../../report/style.js';
 import { applyPlan } from '../../run/apply.js';
 import type { Listener } from '../../run/events.js';
 import { SpawnerLauncher } from '../../run/executor/spawner.js';
@@ -161,7 +161,7 @@ async function execute(
   const human = json ? io.stderr : io.stdout;
   const colors = colorsFor(human, io.env);
   const verbose = options.verbose === true;
-  const tty = !json && io.stdout.isTTY === true && io.env.TERM !== 'dumb';
+  const tty = !json && liveViewFits(io.stdout, io.env);
   // log-update and its dependencies load only for a terminal.
   const view: TtyRenderer | undefined = tty
     ? (await import('../../report/run/tty.js')).createTtyRenderer(

@@ -1,7 +1,8 @@
 import { renderReportJunit } from '../../report/report/junit.js';
 import { renderReportMarkdown } from '../../report/report/markdown.js';
+import { outputTails } from '../../report/report/output-tail.js';
 import { loadRun } from '../../run/resume.js';
-import { planState } from '../../run/state-dir.js';
+import { planState, runLog } from '../../run/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
@@ -18,7 +19,8 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
   const loaded = await loadOrFail(file, io);
   if (options.run !== undefined && !/^[0-9A-Za-z.-]+$/.test(options.run))
     throw new UsageError(`--run: "${options.run}" is not a run id`);
-  const run = loadRun(planState(options.stateDir, loaded.plan.name), options.run);
+  const state = planState(options.stateDir, loaded.plan.name);
+  const run = loadRun(state, options.run);
   if (!run) {
     throw new CommandError(
       options.run
@@ -27,12 +29,14 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
       EXIT.usage,
     );
   }
-  const text =
-    options.format === 'json'
-      ? `${JSON.stringify(run, null, 2)}\n`
-      : options.format === 'junit'
-        ? renderReportJunit(run)
-        : renderReportMarkdown(run);
+  if (options.format === 'json') {
+    io.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  // The last lines a failed service printed, from the run log.
+  const failed = Object.keys(run.services).filter((name) => run.services[name]!.result === 'failed');
+  const tails = await outputTails(runLog(state, run.run), failed);
+  const text = options.format === 'junit' ? renderReportJunit(run, tails) : renderReportMarkdown(run, tails);
   io.stdout.write(text);
   return EXIT.ok;
 }

@@ -1,42 +1,65 @@
 import type { RunSnapshot } from '../../run/journal/state.js';
+import { xmlText } from './text.js';
 
-/** `restore report --format junit`: one test case per service, for CI dashboards. */
-export function renderReportJunit(run: RunSnapshot): string {
+/**
+ * `restore report --format junit`: one test case per service, for CI dashboards, valid against the
+ * schema Jenkins' xUnit plugin checks reports with (junit-10.xsd). A failed service is a
+ * `failure` carrying its last output lines; a blocked or skipped one is `skipped` with the reason;
+ * times are the run's (src/run/times.ts), the suite's its wall time.
+ */
+export function renderReportJunit(
+  run: RunSnapshot,
+  tails: ReadonlyMap<string, readonly string[]> = new Map(),
+): string {
   const entries = Object.entries(run.services);
-  const failed = entries.filter(([, s]) => s.result === 'failed' || s.result === 'blocked').length;
-  const skipped = entries.filter(([, s]) => s.result === 'skipped' || s.result === 'pending').length;
-  const total = entries.reduce((sum, [, s]) => sum + s.duration_ms, 0) / 1000;
+  const failed = entries.filter(([, s]) => s.result === 'failed').length;
+  const skipped = entries.length - failed - entries.filter(([, s]) => passed(s.result)).length;
+  const time = seconds(run.duration_ms);
+  const counts = `tests="${entries.length}" failures="${failed}" errors="0"`;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="restore ${xml(run.plan)}" tests="${entries.length}" failures="${failed}" skipped="${skipped}" time="${total.toFixed(3)}">`,
-    `  <testsuite name="${xml(run.plan)}" id="${xml(run.run)}" tests="${entries.length}" failures="${failed}" skipped="${skipped}" time="${total.toFixed(3)}" timestamp="${xml(run.started_at)}">`,
+    `<testsuites name="restore ${xmlText(run.plan)}" ${counts} time="${time}">`,
+    `  <testsuite name="${xmlText(run.plan)}" id="${xmlText(run.run)}" ${counts} skipped="${skipped}" time="${time}" timestamp="${xmlText(run.started_at)}">`,
   ];
   for (const [name, s] of entries) {
-    const head = `    <testcase classname="${xml(`${run.plan}.${s.stage}`)}" name="${xml(name)}" time="${(s.duration_ms / 1000).toFixed(3)}"`;
-    if (s.result === 'failed' || s.result === 'blocked') {
+    out.push(
+      `    <testcase classname="${xmlText(`${run.plan}.${s.stage}`)}" name="${xmlText(name)}" time="${seconds(s.duration_ms)}">`,
+    );
+    const tail = tails.get(name) ?? [];
+    if (s.result === 'failed') {
+      const message = s.reason ?? 'failed';
+      const body = [
+        message,
+        ...(tail.length > 0
+          ? ['', tail.length === 1 ? 'last output line:' : `last ${tail.length} output lines:`, ...tail]
+          : []),
+      ];
       out.push(
-        `${head}>`,
-        `      <failure type="${s.result}" message="${xml(s.reason ?? s.result)}"/>`,
-        '    </testcase>',
+        `      <failure type="failed" message="${xmlText(message)}">${xmlText(body.join('\n'))}</failure>`,
       );
-    } else if (s.result === 'skipped' || s.result === 'pending' || s.result === 'running') {
-      out.push(`${head}>`, `      <skipped message="${xml(s.result)}"/>`, '    </testcase>');
+    } else if (!passed(s.result)) {
+      out.push(
+        `      <skipped message="${xmlText(`${s.result}: ${s.reason ?? WHY[s.result] ?? s.result}`)}"/>`,
+      );
     } else {
-      out.push(`${head}>`, `      <system-out>${xml(s.result)}</system-out>`, '    </testcase>');
+      out.push(`      <system-out>${xmlText(s.result)}</system-out>`);
     }
+    out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>', '');
   return out.join('\n');
 }
 
-function xml(text: string): string {
-  return (
-    text
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids them
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
-  );
+const WHY: Partial<Record<RunSnapshot['services'][string]['result'], string>> = {
+  pending: 'not started',
+  running: 'still running, or stopped with restore',
+  'rolled-back': 'stopped again by --on-failure rollback',
+};
+
+function passed(result: RunSnapshot['services'][string]['result']): boolean {
+  return result === 'healthy' || result === 'already-healthy';
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
 }

@@ -12,6 +12,7 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
     state: run.state,
     started_at: run.started_at,
     finished_at: run.finished_at,
+    duration_ms: run.duration_ms,
     ...(run.awaiting ? { awaiting: run.awaiting } : {}),
     services: Object.fromEntries(
       Object.entries(run.services).map(([name, s]) => [
@@ -26,7 +27,7 @@ export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: 
   if (!run) return `plan ${plan}: no run yet\n`;
   const head = [
     `${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}`,
-    `started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''}`,
+    `started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}, took ${formatElapsed(run.duration_ms)}` : ''}`,
     '',
   ];
   const rows = [['SERVICE', 'STAGE', 'RESULT', 'ATTEMPTS', 'DURATION'].map((h) => c.bold(h))];

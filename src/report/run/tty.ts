@@ -1,7 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
-import type { Colors } from '../style.js';
+import { type Colors, padVisible } from '../style.js';
 import { formatElapsed, plural, via } from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
@@ -13,6 +13,8 @@ interface Row {
   attempt: number;
   since: number;
   finished?: number;
+  /** The duration the event reported (src/run/times.ts): the figure the summary shows too. */
+  duration?: number;
 }
 
 interface StageView {
@@ -99,8 +101,12 @@ export function createTtyRenderer(
       const shown = stage.services.slice(0, budget);
       for (const name of shown) {
         const row = rows.get(name)!;
-        const elapsed = row.status === 'pending' ? '' : formatElapsed((row.finished ?? now) - row.since);
-        lines.push(`  ${icon(row.status)} ${name.padEnd(width)}  ${word(row).padEnd(20)} ${c.dim(elapsed)}`);
+        const elapsed =
+          row.status === 'pending' ? '' : formatElapsed(row.duration ?? (row.finished ?? now) - row.since);
+        // Padded by the width shown: word() may be colored, and escape codes take no columns.
+        lines.push(
+          `  ${icon(row.status)} ${padVisible(name, width)}  ${padVisible(word(row), 20)} ${c.dim(elapsed)}`,
+        );
       }
       if (stage.services.length > shown.length)
         lines.push(c.dim(`  ... and ${stage.services.length - shown.length} more`));
@@ -177,13 +183,15 @@ export function createTtyRenderer(
         if (event.phase === 'verify') set(event.service, 'checking', event.time, { round: event.round });
         break;
       case 'service.healthy':
+        set(event.service, 'healthy', event.time, { duration: event.duration_ms });
+        break;
       case 'service.already-healthy':
       case 'service.blocked':
       case 'service.skipped':
         set(event.service, event.type.slice('service.'.length) as Status, event.time);
         break;
       case 'service.failed':
-        set(event.service, 'failed', event.time);
+        set(event.service, 'failed', event.time, { duration: event.duration_ms });
         above(`${c.red('✗')} ${event.service}: ${event.message}`);
         break;
       case 'service.output':

@@ -1,4 +1,5 @@
 import type { RunResult, ServiceResult } from '../events.js';
+import { RunTimes, type RunTimesSeed } from '../times.js';
 import type { JournalLine } from './format.js';
 
 /** A run as its journal tells it: what `status`, `report` and `--resume` read. */
@@ -17,6 +18,8 @@ export interface RunSnapshot {
   healthy_order: string[];
   /** Complete journal lines. */
   lines: number;
+  /** The run's wall time so far (src/run/times.ts), as `run.finished` and the summary count it. */
+  duration_ms: number;
 }
 
 export interface ServiceState {
@@ -24,7 +27,10 @@ export interface ServiceState {
   result: ServiceResult | 'pending' | 'running';
   attempts: number;
   duration_ms: number;
-  /** When it started and when it became healthy/failed, for the report's timeline. */
+  /**
+   * For the report's timeline: the span its `duration_ms` measures (it became healthy or failed at
+   * `finished_at`); for a blocked or skipped service, `finished_at` is when that was decided.
+   */
   started_at: string | null;
   finished_at: string | null;
   reason: string | null;
@@ -51,7 +57,19 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
     services: {},
     healthy_order: [],
     lines: lines.length,
+    duration_ms: 0,
   };
+  const times = new RunTimes();
+  const step = (line: JournalLine) => {
+    const f = line as unknown as Fields;
+    times.add({
+      type: line.event,
+      time: Date.parse(line.time),
+      service: str(f.service),
+      duration_ms: num(f.duration_ms),
+    });
+  };
+  step(first);
   const service = (name: unknown, stage?: unknown): ServiceState => {
     const key = str(name);
     snapshot.services[key] ??= {
@@ -68,10 +86,12 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
   for (const stage of (first.stages as { name: string; services: string[] }[] | undefined) ?? []) {
     for (const name of stage.services) service(name, stage.name);
   }
-  for (const name of (first.not_selected as string[] | undefined) ?? []) service(name).result = 'skipped';
+  for (const name of (first.not_selected as string[] | undefined) ?? [])
+    Object.assign(service(name), { result: 'skipped', reason: 'not selected (--only)' });
 
   for (const line of lines.slice(1)) {
     const f = line as unknown as Fields;
+    step(line);
     switch (line.event) {
       case 'run.resumed':
         snapshot.state = 'running';
@@ -85,44 +105,49 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
         const s = service(f.service, f.stage);
         s.result = 'running';
         s.attempts = num(f.attempt);
-        s.started_at ??= line.time;
+        s.reason = null;
         break;
       }
       case 'service.healthy': {
         const s = service(f.service, f.stage);
         s.result = 'healthy';
-        s.finished_at = line.time;
+        s.reason = null;
+        // A resumed run's confirmation keeps the time it became healthy.
+        if (f.resumed !== true || s.finished_at === null) s.finished_at = line.time;
         if (typeof f.attempts === 'number') s.attempts = f.attempts;
-        s.duration_ms = num(f.duration_ms) || s.duration_ms;
         if (!snapshot.healthy_order.includes(str(f.service))) snapshot.healthy_order.push(str(f.service));
         break;
       }
       case 'service.already-healthy': {
         const s = service(f.service, f.stage);
         s.result = 'already-healthy';
-        s.started_at ??= line.time;
-        s.finished_at = line.time;
+        s.reason = null;
+        s.finished_at ??= line.time;
         break;
       }
       case 'service.failed': {
         const s = service(f.service, f.stage);
         s.result = 'failed';
         s.attempts = num(f.attempts);
-        s.duration_ms = num(f.duration_ms);
         s.finished_at = line.time;
         s.reason = str(f.message);
         break;
       }
       case 'service.blocked':
-        Object.assign(service(f.service, f.stage), { result: 'blocked', reason: `blocked by ${str(f.by)}` });
+        Object.assign(service(f.service, f.stage), {
+          result: 'blocked',
+          reason: `blocked by ${str(f.by)}`,
+          finished_at: line.time,
+        });
         break;
       case 'service.skipped': {
         const s = service(f.service, f.stage);
-        if (s.result !== 'healthy' && s.result !== 'already-healthy') s.result = 'skipped';
+        if (s.result !== 'healthy' && s.result !== 'already-healthy')
+          Object.assign(s, { result: 'skipped', reason: str(f.why) || null, finished_at: line.time });
         break;
       }
       case 'service.rolled-back':
-        Object.assign(service(f.service, f.stage), { result: 'rolled-back', finished_at: line.time });
+        service(f.service, f.stage).result = 'rolled-back';
         break;
       case 'run.awaiting-approval':
         snapshot.state = 'awaiting-approval';
@@ -140,5 +165,20 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
         break;
     }
   }
+  for (const [name, s] of Object.entries(snapshot.services)) {
+    s.duration_ms = times.service(name);
+    // The span the duration measures, for the report's timeline.
+    if (s.finished_at !== null && s.result !== 'blocked' && s.result !== 'skipped')
+      s.started_at = new Date(Date.parse(s.finished_at) - s.duration_ms).toISOString();
+  }
+  snapshot.duration_ms = times.run();
   return snapshot;
+}
+
+/** What a resumed run's clock starts from: the times its journal holds so far. */
+export function timesSeed(snapshot: RunSnapshot): RunTimesSeed {
+  return {
+    started: Date.parse(snapshot.started_at),
+    services: Object.fromEntries(Object.entries(snapshot.services).map(([name, s]) => [name, s.duration_ms])),
+  };
 }
