@@ -14,7 +14,7 @@ import { parseStrictJson } from '../helpers/strict-json.js';
 import { writeFile } from '../helpers/tmp.js';
 
 const workDir = useWorkDirs();
-const XSD = join(import.meta.dirname, '..', 'fixtures', 'junit', 'junit-10.xsd');
+const XSD = join(import.meta.dirname, '..', 'fixtures', 'junit', 'junit.xsd');
 const PINO_PRETTY = createRequire(import.meta.url).resolve('pino-pretty/bin.js');
 
 const cli = (dir: string, args: string[]) =>
@@ -297,7 +297,7 @@ describe('SPEC 3 Output: one truth for times', () => {
 });
 
 describe('SPEC 3 Output: reports', () => {
-  it('the JUnit report validates against junit-10.xsd: a failure carries its last output, escaped; blocked is skipped', async () => {
+  it('the JUnit report validates against the JUnit schema Jenkins xUnit reads: a failure carries its last output, escaped; blocked is skipped', async () => {
     const dir = workDir();
     await writePlan(dir);
     expect((await cli(dir, ['apply', 'plan.yaml'])).code).toBe(EXIT.failed);

@@ -3,7 +3,7 @@ import { xmlText } from './text.js';
 
 /**
  * `restore report --format junit`: one test case per service, for CI dashboards, valid against the
- * schema Jenkins' xUnit plugin checks reports with (junit-10.xsd). A failed service is a
+ * schema Jenkins' xUnit plugin checks reports with (JUnit 10 format). A failed service is a
  * `failure` carrying its last output lines; a blocked or skipped one is `skipped` with the reason;
  * times are the run's (src/run/times.ts), the suite's its wall time.
  */
