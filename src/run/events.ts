@@ -34,6 +34,8 @@ export interface ServiceSummary {
   result: ServiceResult;
   attempts: number;
   duration_ms: number;
+  /** Why it failed, in words (SPEC section 4, step 11); with `failed` only. */
+  reason?: string;
 }
 
 interface ServiceEventBase {

@@ -4,11 +4,14 @@ import type { ResolvedService } from '../plan/model.js';
 import { formatDuration } from '../util/duration.js';
 import type { EventBus, FailureReason, ServiceProbe } from './events.js';
 import { type Daemon, spawnDaemon } from './executor/daemon.js';
+import { labelled } from './executor/describe.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
+import { StderrTail, withStderr } from './executor/stderr-tail.js';
 import type { CommandRecord, CommandSpec, Stream } from './executor/types.js';
 import { probeRound } from './probes/round.js';
 import type { RoundResult } from './probes/types.js';
+import { Redactor } from './redact.js';
 import { spawnRemoteDaemon } from './remote/daemon.js';
 import { type RemoteTarget, runRemote } from './remote/run.js';
 import { remoteDisplay, type SshHosts } from './remote/ssh.js';
@@ -74,6 +77,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   const elapsed = () => Date.now() - startedAt;
   const remote = remoteTargetOf(service, ctx);
   let attempts = 0;
+  const redactor = new Redactor(ctx.secrets ?? []);
   const fail = (reason: FailureReason, message: string): ServiceOutcome => {
     if (reason === 'interrupted') return { result: 'interrupted', attempts, durationMs: elapsed() };
     ctx.bus.emit({ type: 'service.failed', ...base, reason, message, attempts, duration_ms: elapsed() });
@@ -181,7 +185,8 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         const how = outcome.signal
           ? `was killed by ${outcome.signal}`
           : `exited with code ${outcome.exitCode}`;
-        const said = tail.filter((line) => line.trim() !== '').slice(-3);
+        // Its log holds stdout and stderr together: its last lines say why, as a command's stderr does.
+        const said = lastLines(tail, redactor);
         lastFailure = {
           reason: 'daemon-exited',
           message: `${how} before it was healthy${said.length > 0 ? `; last output: ${said.join(' | ')}` : ''}`,
@@ -191,6 +196,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const remaining = Math.max(1, deadline - Date.now());
       const options = {
         signal: ctx.signal,
+        redactor,
         onLine: (stream: Stream, line: string) =>
           ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
       };
@@ -204,7 +210,10 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const record = cutByDeadline
         ? {
             ...ran,
-            message: `still running when the deadline of ${formatDuration(service.timeout_ms)} passed`,
+            message: withStderr(
+              `still running when the deadline of ${formatDuration(service.timeout_ms)} passed`,
+              ran.stderr,
+            ),
           }
         : ran;
       ctx.bus.emit({
@@ -221,7 +230,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ? healthy(outcome.rounds, null)
           : fail(...notHealthy(outcome, service));
       }
-      lastFailure = { reason: 'start-failed', message: `start command ${record.message}` };
+      lastFailure = { reason: 'start-failed', message: labelled('start command', record) };
       if (cutByDeadline) return fail('deadline', lastFailure.message);
       if (Date.now() >= deadline)
         return fail(
@@ -245,6 +254,13 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
     lastFailure.reason,
     `${lastFailure.message}${maxAttempts > 1 ? ` (after ${maxAttempts} attempts)` : ''}`,
   );
+}
+
+/** The last non-empty lines of a daemon's log, redacted, within the limits of a command's stderr tail. */
+function lastLines(lines: readonly string[], redactor: Redactor): string[] {
+  const tail = new StderrTail(redactor);
+  for (const line of lines) tail.push(line);
+  return tail.lines();
 }
 
 function notHealthy(

@@ -2,9 +2,11 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
+import type { Redactor } from '../redact.js';
 import { launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
+import { StderrTail, withStderr } from './stderr-tail.js';
 import type { CommandFailure, CommandRecord, CommandSpec, OutputListener } from './types.js';
 
 export interface RunOptions {
@@ -16,6 +18,8 @@ export interface RunOptions {
   killGraceMs?: number;
   /** How the command is shown in its record, e.g. as the plan wrote it; default the shell-quoted argv. */
   display?: string;
+  /** Secrets to take out of the stderr lines a failure's message carries (before they are cut). */
+  redactor?: Redactor;
 }
 
 /** SIGTERM to SIGKILL when a command is stopped (SPEC section 4, steps 8 and 9). */
@@ -54,6 +58,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   if (unusable) return record({ failure: 'spawn-error', message: unusable });
 
   const onLine = options.onLine;
+  // Why it failed, in its own words: its last lines of stderr (SPEC section 4, step 11).
+  const tail = new StderrTail(options.redactor);
   // The marker that ends a remote script's input is restore's, not the command's output. It
   // carries the command's exit status: the command is over, whatever it left running.
   const marker = spec.endInputOn;
@@ -72,7 +78,10 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
         }
       }
     }),
-    stderr: new LineSplitter((line) => onLine?.('stderr', line)),
+    stderr: new LineSplitter((line) => {
+      tail.push(line);
+      onLine?.('stderr', line);
+    }),
   };
   const launched = await launcher()
     .launch(
@@ -130,20 +139,26 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     splitters.stderr.end();
     // The status the script reported is the command's, whatever became of ssh after it.
     const { exitCode, signal } = reported !== undefined ? { exitCode: reported, signal: null } : status;
+    const stderr = tail.lines();
+    const said = (message: string) => withStderr(message, stderr);
     if (stoppedFor === 'timeout') {
-      const message = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
-      return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message });
+      const message = said(`timed out after ${formatDuration(spec.timeoutMs ?? 0)}`);
+      return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message, stderr });
     }
     if (stoppedFor === 'interrupted')
-      return record({ pid, exitCode, signal, failure: 'interrupted', message: 'interrupted' });
-    if (signal) return record({ pid, exitCode, signal, failure: 'killed', message: `killed by ${signal}` });
+      return record({ pid, exitCode, signal, failure: 'interrupted', message: 'interrupted', stderr });
+    if (signal) {
+      const message = said(`killed by ${signal}`);
+      return record({ pid, exitCode, signal, failure: 'killed', message, stderr });
+    }
     if (exitCode !== 0) {
       return record({
         pid,
         exitCode,
         signal,
         failure: 'exit-non-zero',
-        message: `exited with code ${exitCode}`,
+        message: said(`exited with code ${exitCode}`),
+        stderr,
       });
     }
     return record({ pid, exitCode, signal, failure: null, message: 'exited with code 0' });
