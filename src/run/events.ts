@@ -157,6 +157,16 @@ export interface ServiceRolledBack extends ServiceEventBase {
   message: string;
 }
 
+/**
+ * Processes a service's command started that had left its process group (setsid) and were still
+ * running after the group was stopped; restore stopped them too (SIGTERM, then SIGKILL).
+ */
+export interface ServiceEscaped extends ServiceEventBase {
+  type: 'service.escaped';
+  processes: { pid: number; command: string }[];
+  stopped: boolean;
+}
+
 export interface ServiceOutput extends ServiceEventBase {
   type: 'service.output';
   stream: Stream;
@@ -209,6 +219,7 @@ export type RunEvent =
   | ServiceBlocked
   | ServiceSkipped
   | ServiceRolledBack
+  | ServiceEscaped
   | ServiceOutput
   | StageFinished
   | RunInterrupted

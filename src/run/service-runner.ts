@@ -5,19 +5,23 @@ import { formatDuration } from '../util/duration.js';
 import type { EventBus, FailureReason, ServiceProbe } from './events.js';
 import { type Daemon, spawnDaemon } from './executor/daemon.js';
 import { labelled } from './executor/describe.js';
-import { runCommand } from './executor/run-command.js';
+import { type EscapedProcess, markEnv, newMark, stopEscaped } from './executor/escaped.js';
+import { KILL_GRACE_MS, runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
 import { StderrTail, withStderr } from './executor/stderr-tail.js';
 import type { CommandRecord, CommandSpec, Stream } from './executor/types.js';
 import { probeRound } from './probes/round.js';
 import type { RoundResult } from './probes/types.js';
 import { Redactor } from './redact.js';
-import { spawnRemoteDaemon } from './remote/daemon.js';
+import { spawnRemoteDaemon, stopRemoteDaemon } from './remote/daemon.js';
 import { type RemoteTarget, runRemote } from './remote/run.js';
 import { remoteDisplay, type SshHosts } from './remote/ssh.js';
 import { sleep } from './sleep.js';
 import { type PlanState, serviceLog, servicePid } from './state-dir.js';
 import { type VerifyOutcome, verifyHealth } from './verify.js';
+
+/** SIGTERM to SIGKILL for a daemon stopped because it failed (SPEC section 4, step 7). */
+const DAEMON_GRACE_MS = 10_000;
 
 export interface ServiceContext {
   bus: EventBus;
@@ -78,6 +82,10 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   const remote = remoteTargetOf(service, ctx);
   let attempts = 0;
   const redactor = new Redactor(ctx.secrets ?? []);
+  const remoteNames = { plan: planNameOf(ctx), service: service.name };
+  const reportEscaped = (escaped: EscapedProcess[]) => {
+    if (escaped.length > 0) ctx.bus.emit({ type: 'service.escaped', ...base, processes: escaped, stopped: true });
+  };
   const fail = (reason: FailureReason, message: string): ServiceOutcome => {
     if (reason === 'interrupted') return { result: 'interrupted', attempts, durationMs: elapsed() };
     ctx.bus.emit({ type: 'service.failed', ...base, reason, message, attempts, duration_ms: elapsed() });
@@ -137,13 +145,16 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       daemon: start.daemon,
     });
 
+    // Marks this attempt's processes: what leaves its process group is still found (escaped.ts).
+    const mark = newMark();
     if (start.daemon) {
-      const spec = toSpec(start, ctx.planDir, null);
+      const plain = toSpec(start, ctx.planDir, null);
+      const spec = { ...plain, env: { ...plain.env, ...markEnv(mark) } };
       const spawned = remote
         ? await spawnRemoteDaemon(
             start,
             remote,
-            { plan: planNameOf(ctx), service: service.name, secrets: ctx.secrets ?? [] },
+            { ...remoteNames, secrets: ctx.secrets ?? [] },
             Math.max(1, deadline - Date.now()),
             ctx.signal,
           )
@@ -160,8 +171,11 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ok: false,
           record: spawned.record,
         });
-        if (spawned.record.failure === 'interrupted')
+        if (spawned.record.failure === 'interrupted') {
+          // A host may have started it before restore heard its pid.
+          if (remote) await stopRemoteDaemon(remote, remoteNames, KILL_GRACE_MS);
           return fail('interrupted', 'interrupted while starting');
+        }
         lastFailure = { reason: 'start-failed', message: spawned.record.message };
       } else {
         const daemon = spawned.daemon;
@@ -170,18 +184,21 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ...base,
           attempt: attempts,
           ok: true,
-          record: spawnedRecord(daemon, spec, remote ? remoteDisplay(start, remote.host) : undefined),
+          record: spawnedRecord(daemon, plain, remote ? remoteDisplay(start, remote.host) : undefined),
         });
         const outcome = await verify(daemon.startedAt, daemon.exited);
-        if (outcome.kind !== 'daemon-exited') daemon.release();
-        if (outcome.kind === 'healthy') return healthy(outcome.rounds, remote ? null : daemon.pid);
-        if (outcome.kind !== 'daemon-exited') {
-          // A daemon that did not become healthy is stopped: a later attempt or run would
-          // otherwise meet it holding the port. Its log stays in the services directory.
-          await daemon.stop();
-          return fail(...notHealthy(outcome, service));
+        if (outcome.kind === 'healthy') {
+          daemon.release();
+          return healthy(outcome.rounds, remote ? null : daemon.pid);
         }
-        const tail = await daemon.lastOutput();
+        const tail = outcome.kind === 'daemon-exited' ? await daemon.lastOutput() : [];
+        // A daemon that did not become healthy is stopped, whatever way it failed, with its whole
+        // process group and what escaped it: the start script may have exited and left its
+        // server running, which a later attempt or run would meet holding the port (and call
+        // healthy). Its log stays in the services directory.
+        await daemon.stop(outcome.kind === 'interrupted' ? KILL_GRACE_MS : DAEMON_GRACE_MS);
+        if (!remote) reportEscaped(await stopEscaped(mark, KILL_GRACE_MS));
+        if (outcome.kind !== 'daemon-exited') return fail(...notHealthy(outcome, service));
         const how = outcome.signal
           ? `was killed by ${outcome.signal}`
           : `exited with code ${outcome.exitCode}`;
@@ -197,6 +214,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const options = {
         signal: ctx.signal,
         redactor,
+        ...(remote ? {} : { mark }),
         onLine: (stream: Stream, line: string) =>
           ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
       };
@@ -223,6 +241,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         ok: record.failure === null,
         record,
       });
+      reportEscaped(record.escaped ?? []);
       if (record.failure === 'interrupted') return fail('interrupted', 'interrupted while starting');
       if (record.failure === null) {
         const outcome = await verify(Date.now());

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -356,6 +357,84 @@ describe('SPEC 4 apply, step 11: a failure says why in words', () => {
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.failed);
     expect(result.stdout).toContain('exit 2: FATAL: role app does not exist');
+  });
+});
+
+describe('SPEC 4 apply, steps 5, 7 and 8: a failed start leaves nothing running', () => {
+  const portOpen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+
+  it('a daemon whose start script backgrounds a server and exits fails, and the server is stopped with it', async () => {
+    const dir = workDir();
+    const [port, never] = await freePorts(2);
+    const server = `'${process.execPath}' '${FIXTURE}' --listen ${port}`;
+    plan(dir, {
+      web: {
+        // The script waits for its server to listen, then exits 0: the group outlives its leader.
+        start: {
+          run: `${server} & until '${process.execPath}' '${FIXTURE}' --require-port ${port} --exit 0; do sleep 0.05; done; exit 0`,
+          shell: true,
+          daemon: true,
+        },
+        health: { ...tcp(never!), start_period: '10s' },
+      },
+    });
+    const result = await apply(dir, ['--log-format', 'json']);
+    expect(result.code).toBe(EXIT.failed);
+    const failed = events(result.stdout).find((e) => e.event === 'service.failed')!;
+    expect(failed.reason).toBe('daemon-exited');
+    expect(await portOpen(port!)).toBe(false);
+  });
+
+  it('a process that left the group with setsid is reported, and stopped', async () => {
+    const dir = workDir();
+    const [never] = await freePorts(1);
+    plan(dir, {
+      web: {
+        start: { run: 'setsid sleep 3007 & sleep 0.3; exit 0', shell: true, daemon: true },
+        health: { ...tcp(never!), start_period: '10s' },
+        critical: false,
+      },
+      migrate: {
+        start: { run: 'setsid sleep 3008 & sleep 300', shell: true, timeout: '500ms' },
+        critical: false,
+      },
+    });
+    const result = await apply(dir, ['--log-format', 'json', '--concurrency', '1']);
+    expect(result.code).toBe(EXIT.failed);
+    const escaped = events(result.stdout).filter((e) => e.event === 'service.escaped') as unknown as {
+      service: string;
+      processes: { pid: number; command: string }[];
+      stopped: boolean;
+    }[];
+    expect(escaped.map((e) => [e.service, e.processes.map((p) => p.command), e.stopped]).sort()).toEqual([
+      ['migrate', ['sleep 3008'], true],
+      ['web', ['sleep 3007'], true],
+    ]);
+    for (const event of escaped) for (const { pid } of event.processes) expect(isAlive(pid)).toBe(false);
+    // In the run log too, and in words on the terminal.
+    const log = readFileSync(
+      join(
+        dir,
+        'state',
+        'e2e',
+        'runs',
+        readdirSync(join(dir, 'state', 'e2e', 'runs')).find((f) => f.endsWith('.log'))!,
+      ),
+      'utf8',
+    );
+    expect(log).toContain('service.escaped');
+    const plain = await apply(dir);
+    expect(plain.stdout).toMatch(
+      /web\s+escaped\s+1 process left its process group and outlived it: pid \d+ \(sleep 3007\), stopped/,
+    );
   });
 });
 

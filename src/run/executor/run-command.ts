@@ -3,6 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
 import type { Redactor } from '../redact.js';
+import { markEnv, stopEscaped } from './escaped.js';
 import { launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
@@ -20,6 +21,11 @@ export interface RunOptions {
   display?: string;
   /** Secrets to take out of the stderr lines a failure's message carries (before they are cut). */
   redactor?: Redactor;
+  /**
+   * Marks the command and everything it starts (escaped.ts): when it is stopped (timeout,
+   * interruption), what left its process group is found, stopped too, and listed in the record.
+   */
+  mark?: string;
 }
 
 /** SIGTERM to SIGKILL when a command is stopped (SPEC section 4, steps 8 and 9). */
@@ -36,6 +42,16 @@ export const KILL_GRACE_MS = 5000;
  * are ours anyway. During `apply`, processes are started by the spawner helper (spawner.ts).
  */
 export async function runCommand(spec: CommandSpec, options: RunOptions = {}): Promise<CommandRecord> {
+  const mark = options.mark;
+  if (mark === undefined) return runOnce(spec, options);
+  const record = await runOnce({ ...spec, env: { ...spec.env, ...markEnv(mark) } }, options);
+  // Stopped: its group is gone, and what escaped it must not keep running on its own.
+  if (record.failure !== 'timeout' && record.failure !== 'interrupted') return record;
+  const escaped = await stopEscaped(mark, options.killGraceMs ?? KILL_GRACE_MS);
+  return escaped.length > 0 ? { ...record, escaped } : record;
+}
+
+async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandRecord> {
   const startedAt = Date.now();
   const argv = spec.shell ? ['/bin/sh', '-c', spec.argv[0] ?? ''] : spec.argv;
   const base = { command: options.display ?? formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt };

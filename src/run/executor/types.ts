@@ -53,6 +53,8 @@ export interface CommandRecord {
   message: string;
   /** The last non-empty lines the command wrote to stderr, redacted (at most 5 lines, 1 KiB). */
   stderr?: string[];
+  /** Processes it started that had left its process group and outlived its stop (then stopped too). */
+  escaped?: { pid: number; command: string }[];
 }
 
 export type Stream = 'stdout' | 'stderr';
