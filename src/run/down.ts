@@ -1,5 +1,6 @@
 import type { LoadedPlan } from '../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../plan/model.js';
+import { labelled } from './executor/describe.js';
 import { terminateGroup } from './executor/process-group.js';
 import { runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
@@ -70,7 +71,7 @@ export async function stopService(
     if (service.stop) {
       const record = await runRemote(service.stop, remote, STOP_TIMEOUT_MS, signal ? { signal } : {});
       const ok = record.failure === null;
-      return { ...base, action: 'stop-command', ok, message: `stop command ${record.message}` };
+      return { ...base, action: 'stop-command', ok, message: labelled('stop command', record) };
     }
     if (!service.start?.daemon) {
       return { ...base, action: 'none', ok: true, message: 'no stop command and no daemon: left as it is' };
@@ -90,7 +91,7 @@ export async function stopService(
       ...base,
       action: 'stop-command',
       ok: record.failure === null,
-      message: `stop command ${record.message}`,
+      message: labelled('stop command', record),
     };
   }
   const pid = livePidFrom(pidFile);

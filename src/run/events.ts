@@ -35,6 +35,8 @@ export interface ServiceSummary {
   result: ServiceResult;
   attempts: number;
   duration_ms: number;
+  /** Why it failed, in words (SPEC section 4, step 11); with `failed` only. */
+  reason?: string;
 }
 
 interface ServiceEventBase {
@@ -168,6 +170,16 @@ export interface ServiceRolledBack extends ServiceEventBase {
   message: string;
 }
 
+/**
+ * Processes a service's command started that had left its process group (setsid) and were still
+ * running after the group was stopped; restore stopped them too (SIGTERM, then SIGKILL).
+ */
+export interface ServiceEscaped extends ServiceEventBase {
+  type: 'service.escaped';
+  processes: { pid: number; command: string }[];
+  stopped: boolean;
+}
+
 export interface ServiceOutput extends ServiceEventBase {
   type: 'service.output';
   stream: Stream;
@@ -220,6 +232,7 @@ export type RunEvent =
   | ServiceBlocked
   | ServiceSkipped
   | ServiceRolledBack
+  | ServiceEscaped
   | ServiceOutput
   | StageFinished
   | RunInterrupted

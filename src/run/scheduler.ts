@@ -33,6 +33,8 @@ interface Slot {
   result?: ServiceResult;
   attempts: number;
   durationMs: number;
+  /** Why it failed, in words. */
+  reason?: string;
 }
 
 /**
@@ -201,6 +203,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
           finish(slot, outcome.result, outcome.attempts, outcome.durationMs);
           if (outcome.result === 'healthy') healthyOrder.push(slot.service.name);
           if (outcome.result === 'failed') {
+            slot.reason = outcome.message;
             block(slot.service.name);
             if (slot.service.critical) halted = true;
           }
@@ -244,6 +247,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
       result: slot.result ?? 'skipped',
       attempts: slot.attempts,
       duration_ms: slot.durationMs,
+      ...(slot.reason !== undefined ? { reason: slot.reason } : {}),
     };
   }
   const anyFailed = Object.values(services).some((s) => s.result === 'failed' || s.result === 'blocked');

@@ -4,17 +4,24 @@ import type { ResolvedService } from '../plan/model.js';
 import { formatDuration } from '../util/duration.js';
 import { attemptRecord, type EventBus, type FailureReason, type ServiceProbe } from './events.js';
 import { type Daemon, spawnDaemon } from './executor/daemon.js';
-import { runCommand } from './executor/run-command.js';
+import { labelled } from './executor/describe.js';
+import { type EscapedProcess, markEnv, newMark, stopEscaped } from './executor/escaped.js';
+import { KILL_GRACE_MS, runCommand } from './executor/run-command.js';
 import { toSpec } from './executor/spec.js';
+import { StderrTail, withStderr } from './executor/stderr-tail.js';
 import type { CommandRecord, CommandSpec, Stream } from './executor/types.js';
 import { probeRound } from './probes/round.js';
 import type { RoundResult } from './probes/types.js';
-import { spawnRemoteDaemon } from './remote/daemon.js';
+import { Redactor } from './redact.js';
+import { spawnRemoteDaemon, stopRemoteDaemon } from './remote/daemon.js';
 import { type RemoteTarget, runRemote } from './remote/run.js';
 import { remoteDisplay, type SshHosts } from './remote/ssh.js';
 import { sleep } from './sleep.js';
 import { type PlanState, serviceLog, servicePid } from './state-dir.js';
 import { type VerifyOutcome, verifyHealth } from './verify.js';
+
+/** SIGTERM to SIGKILL for a daemon stopped because it failed (SPEC section 4, step 7). */
+const DAEMON_GRACE_MS = 10_000;
 
 export interface ServiceContext {
   bus: EventBus;
@@ -83,6 +90,12 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   const elapsed = () => Date.now() - startedAt;
   const remote = remoteTargetOf(service, ctx);
   let attempts = 0;
+  const redactor = new Redactor(ctx.secrets ?? []);
+  const remoteNames = { plan: planNameOf(ctx), service: service.name };
+  const reportEscaped = (escaped: EscapedProcess[]) => {
+    if (escaped.length > 0)
+      ctx.bus.emit({ type: 'service.escaped', ...base, processes: escaped, stopped: true });
+  };
   const fail = (reason: FailureReason, message: string): ServiceOutcome => {
     if (reason === 'interrupted') return { result: 'interrupted', attempts, durationMs: elapsed() };
     ctx.bus.emit({ type: 'service.failed', ...base, reason, message, attempts, duration_ms: elapsed() });
@@ -149,13 +162,16 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       daemon: start.daemon,
     });
 
+    // Marks this attempt's processes: what leaves its process group is still found (escaped.ts).
+    const mark = newMark();
     if (start.daemon) {
-      const spec = toSpec(start, ctx.planDir, null);
+      const plain = toSpec(start, ctx.planDir, null);
+      const spec = { ...plain, env: { ...plain.env, ...markEnv(mark) } };
       const spawned = remote
         ? await spawnRemoteDaemon(
             start,
             remote,
-            { plan: planNameOf(ctx), service: service.name, secrets: ctx.secrets ?? [] },
+            { ...remoteNames, secrets: ctx.secrets ?? [] },
             Math.max(1, deadline - Date.now()),
             ctx.signal,
           )
@@ -172,8 +188,11 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ok: false,
           record: attemptRecord(spawned.record),
         });
-        if (spawned.record.failure === 'interrupted')
+        if (spawned.record.failure === 'interrupted') {
+          // A host may have started it before restore heard its pid.
+          if (remote) await stopRemoteDaemon(remote, remoteNames, KILL_GRACE_MS);
           return fail('interrupted', 'interrupted while starting');
+        }
         lastFailure = { reason: 'start-failed', message: spawned.record.message };
       } else {
         const daemon = spawned.daemon;
@@ -183,23 +202,27 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           attempt: attempts,
           ok: true,
           record: attemptRecord(
-            spawnedRecord(daemon, spec, remote ? remoteDisplay(start, remote.host) : undefined),
+            spawnedRecord(daemon, plain, remote ? remoteDisplay(start, remote.host) : undefined),
           ),
         });
         const outcome = await verify(daemon.startedAt, daemon.exited);
-        if (outcome.kind !== 'daemon-exited') daemon.release();
-        if (outcome.kind === 'healthy') return healthy(outcome.rounds, remote ? null : daemon.pid);
-        if (outcome.kind !== 'daemon-exited') {
-          // A daemon that did not become healthy is stopped: a later attempt or run would
-          // otherwise meet it holding the port. Its log stays in the services directory.
-          await daemon.stop();
-          return fail(...notHealthy(outcome, service));
+        if (outcome.kind === 'healthy') {
+          daemon.release();
+          return healthy(outcome.rounds, remote ? null : daemon.pid);
         }
-        const tail = await daemon.lastOutput();
+        const tail = outcome.kind === 'daemon-exited' ? await daemon.lastOutput() : [];
+        // A daemon that did not become healthy is stopped, whatever way it failed, with its whole
+        // process group and what escaped it: the start script may have exited and left its
+        // server running, which a later attempt or run would meet holding the port (and call
+        // healthy). Its log stays in the services directory.
+        await daemon.stop(outcome.kind === 'interrupted' ? KILL_GRACE_MS : DAEMON_GRACE_MS);
+        if (!remote) reportEscaped(await stopEscaped(mark, KILL_GRACE_MS));
+        if (outcome.kind !== 'daemon-exited') return fail(...notHealthy(outcome, service));
         const how = outcome.signal
           ? `was killed by ${outcome.signal}`
           : `exited with code ${outcome.exitCode}`;
-        const said = tail.filter((line) => line.trim() !== '').slice(-3);
+        // Its log holds stdout and stderr together: its last lines say why, as a command's stderr does.
+        const said = lastLines(tail, redactor);
         lastFailure = {
           reason: 'daemon-exited',
           message: `${how} before it was healthy${said.length > 0 ? `; last output: ${said.join(' | ')}` : ''}`,
@@ -209,6 +232,8 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const remaining = Math.max(1, deadline - Date.now());
       const options = {
         signal: ctx.signal,
+        redactor,
+        ...(remote ? {} : { mark }),
         onLine: (stream: Stream, line: string) =>
           ctx.bus.emit({ type: 'service.output', ...base, stream, line }),
       };
@@ -222,7 +247,10 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const record = cutByDeadline
         ? {
             ...ran,
-            message: `still running when the deadline of ${formatDuration(service.timeout_ms)} passed`,
+            message: withStderr(
+              `still running when the deadline of ${formatDuration(service.timeout_ms)} passed`,
+              ran.stderr,
+            ),
           }
         : ran;
       ctx.bus.emit({
@@ -232,6 +260,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
         ok: record.failure === null,
         record: attemptRecord(record),
       });
+      reportEscaped(record.escaped ?? []);
       if (record.failure === 'interrupted') return fail('interrupted', 'interrupted while starting');
       if (record.failure === null) {
         const outcome = await verify(Date.now());
@@ -239,7 +268,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
           ? healthy(outcome.rounds, null)
           : fail(...notHealthy(outcome, service));
       }
-      lastFailure = { reason: 'start-failed', message: `start command ${record.message}` };
+      lastFailure = { reason: 'start-failed', message: labelled('start command', record) };
       if (cutByDeadline) return fail('deadline', lastFailure.message);
       if (Date.now() >= deadline)
         return fail(
@@ -263,6 +292,13 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
     lastFailure.reason,
     `${lastFailure.message}${maxAttempts > 1 ? ` (after ${maxAttempts} attempts)` : ''}`,
   );
+}
+
+/** The last non-empty lines of a daemon's log, redacted, within the limits of a command's stderr tail. */
+function lastLines(lines: readonly string[], redactor: Redactor): string[] {
+  const tail = new StderrTail(redactor);
+  for (const line of lines) tail.push(line);
+  return tail.lines();
 }
 
 function notHealthy(

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -244,7 +245,7 @@ describe('SPEC 4 apply: failure semantics', () => {
     expect(result.code).toBe(EXIT.failed);
     const failed = events(result.stdout).find((e) => e.event === 'service.failed')!;
     expect(failed.reason).toBe('deadline');
-    expect(failed.message).toBe('start command still running when the deadline of 1s passed');
+    expect(failed.message).toBe('start command: still running when the deadline of 1s passed');
   });
 
   it('a command that does not exist is a clear failure', async () => {
@@ -252,7 +253,188 @@ describe('SPEC 4 apply: failure semantics', () => {
     plan(dir, { ghost: { start: 'no-such-command-xyz --flag' } });
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.failed);
-    expect(result.stdout).toContain('command not found: no-such-command-xyz');
+    expect(result.stdout).toContain('start command: command not found: no-such-command-xyz');
+    expect(result.stdout).not.toContain('command command');
+  });
+});
+
+describe('SPEC 4 apply, step 11: a failure says why in words', () => {
+  it("a one-shot's last lines of stderr, redacted, reach the terminal, the journal, status and report", async () => {
+    const dir = workDir();
+    const noise = Array.from({ length: 8 }, (_, i) => `echo "noise ${i}" >&2`).join('; ');
+    plan(
+      dir,
+      {
+        migrate: {
+          start: {
+            run: `echo "to stdout"; ${noise}; echo "token $TOKEN refused" >&2; echo boom >&2; exit 7`,
+            shell: true,
+            env: { TOKEN: '${API_TOKEN}' },
+          },
+        },
+      },
+      { secrets: ['API_TOKEN'] },
+    );
+    const env = { API_TOKEN: 'hunter2-s3cret' };
+    const why =
+      'start command: exited with code 7: noise 5 | noise 6 | noise 7 | token [REDACTED] refused | boom';
+    const result = await apply(dir, [], env);
+    expect(result.code).toBe(EXIT.failed);
+    // The failure line and the summary under the table.
+    expect(result.stdout).toContain(`FAILED  ${why}`);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `\\nmigrate: ${why.replaceAll('|', '\\|').replaceAll('[', '\\[').replaceAll(']', '\\]')}\\n`,
+      ),
+    );
+    // At most the last 5 lines: the older ones are not in the reason.
+    expect(result.stdout.split('\n').filter((line) => line.includes('noise 5'))).toHaveLength(4);
+    expect(result.stdout.split('\n').filter((line) => line.includes('noise 4'))).toHaveLength(1);
+    const state = ['--state-dir', join(dir, 'state')];
+    const status = await runCli(['status', 'plan.yaml', ...state, '--format', 'json'], { cwd: dir, env });
+    const json = JSON.parse(status.stdout) as {
+      services: Record<string, { result: string; reason: string }>;
+    };
+    expect(json.services.migrate).toMatchObject({ result: 'failed', reason: why });
+    const text = await runCli(['status', 'plan.yaml', ...state], { cwd: dir, env });
+    expect(text.stdout).toContain(`migrate: ${why}`);
+    const markdown = await runCli(['report', 'plan.yaml', ...state], { cwd: dir, env });
+    expect(markdown.stdout).toContain(why.replaceAll('|', '\\|'));
+    const report = await runCli(['report', 'plan.yaml', ...state, '--format', 'json'], { cwd: dir, env });
+    expect(
+      (JSON.parse(report.stdout) as { services: Record<string, { reason: string }> }).services.migrate!
+        .reason,
+    ).toBe(why);
+    const junit = await runCli(['report', 'plan.yaml', ...state, '--format', 'junit'], { cwd: dir, env });
+    expect(junit.stdout).toContain(`message="${why}"`);
+    for (const output of [
+      result.stdout,
+      status.stdout,
+      text.stdout,
+      markdown.stdout,
+      report.stdout,
+      junit.stdout,
+    ])
+      expect(output).not.toContain('hunter2');
+    const journal = readFileSync(
+      join(
+        dir,
+        'state',
+        'e2e',
+        'runs',
+        readdirSync(join(dir, 'state', 'e2e', 'runs')).find((f) => f.endsWith('.jsonl'))!,
+      ),
+      'utf8',
+    );
+    const failed = journal
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; message?: string })
+      .find((line) => line.event === 'service.failed');
+    expect(failed?.message).toBe(why);
+    expect(journal).not.toContain('hunter2');
+  });
+
+  it('a failing exec health check says why with its stderr', async () => {
+    const dir = workDir();
+    plan(dir, {
+      db: {
+        start: 'true',
+        health: {
+          checks: [
+            {
+              exec: {
+                run: 'echo "FATAL: role app does not exist" >&2; echo "checking"; exit 2',
+                shell: true,
+              },
+            },
+          ],
+          retries: 1,
+          interval: '100ms',
+        },
+      },
+    });
+    const result = await apply(dir);
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stdout).toContain('exit 2: FATAL: role app does not exist');
+  });
+});
+
+describe('SPEC 4 apply, steps 5, 7 and 8: a failed start leaves nothing running', () => {
+  const portOpen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+
+  it('a daemon whose start script backgrounds a server and exits fails, and the server is stopped with it', async () => {
+    const dir = workDir();
+    const [port, never] = await freePorts(2);
+    const server = `'${process.execPath}' '${FIXTURE}' --listen ${port}`;
+    plan(dir, {
+      web: {
+        // The script waits for its server to listen, then exits 0: the group outlives its leader.
+        start: {
+          run: `${server} & until '${process.execPath}' '${FIXTURE}' --require-port ${port} --exit 0; do sleep 0.05; done; exit 0`,
+          shell: true,
+          daemon: true,
+        },
+        health: { ...tcp(never!), start_period: '10s' },
+      },
+    });
+    const result = await apply(dir, ['--log-format', 'json']);
+    expect(result.code).toBe(EXIT.failed);
+    const failed = events(result.stdout).find((e) => e.event === 'service.failed')!;
+    expect(failed.reason).toBe('daemon-exited');
+    expect(await portOpen(port!)).toBe(false);
+  });
+
+  it('a process that left the group with setsid is reported, and stopped', async () => {
+    const dir = workDir();
+    const [never] = await freePorts(1);
+    plan(dir, {
+      web: {
+        start: { run: 'setsid sleep 3007 & sleep 0.3; exit 0', shell: true, daemon: true },
+        health: { ...tcp(never!), start_period: '10s' },
+        critical: false,
+      },
+      migrate: {
+        start: { run: 'setsid sleep 3008 & sleep 300', shell: true, timeout: '500ms' },
+        critical: false,
+      },
+    });
+    const result = await apply(dir, ['--log-format', 'json', '--concurrency', '1']);
+    expect(result.code).toBe(EXIT.failed);
+    const escaped = events(result.stdout).filter((e) => e.event === 'service.escaped') as unknown as {
+      service: string;
+      processes: { pid: number; command: string }[];
+      stopped: boolean;
+    }[];
+    expect(escaped.map((e) => [e.service, e.processes.map((p) => p.command), e.stopped]).sort()).toEqual([
+      ['migrate', ['sleep 3008'], true],
+      ['web', ['sleep 3007'], true],
+    ]);
+    for (const event of escaped) for (const { pid } of event.processes) expect(isAlive(pid)).toBe(false);
+    // In the run log too, and in words on the terminal.
+    const log = readFileSync(
+      join(
+        dir,
+        'state',
+        'e2e',
+        'runs',
+        readdirSync(join(dir, 'state', 'e2e', 'runs')).find((f) => f.endsWith('.log'))!,
+      ),
+      'utf8',
+    );
+    expect(log).toContain('service.escaped');
+    const plain = await apply(dir);
+    expect(plain.stdout).toMatch(
+      /web\s+escaped\s+1 process left its process group and outlived it: pid \d+ \(sleep 3007\), stopped/,
+    );
   });
 });
 

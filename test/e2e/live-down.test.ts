@@ -92,7 +92,7 @@ describe('SPEC 3 restore down', () => {
     const result = await runCli(['down', 'plan.yaml', '--state-dir', 'state', '--yes'], { cwd: dir });
     expect(result.code).toBe(EXIT.ok);
     const lines = result.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^✓ api\s+stop command exited with code 0/);
+    expect(lines[0]).toMatch(/^✓ api\s+stop command: exited with code 0/);
     expect(lines[1]).toMatch(/^✓ db\s+stopped daemon pid \d+/);
     expect(readFileSync(order, 'utf8').trim()).toBe('api');
     expect(isAlive(apiPid)).toBe(false);

@@ -243,12 +243,12 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     expect(hasStackTrace(out)).toBe(false);
     expect(out).toMatch(
       new RegExp(
-        `refused\\s+FAILED\\s+start command ssh: connect to host 127.0.0.1 port ${closed}: Connection refused`,
+        `refused\\s+FAILED\\s+start command: ssh: connect to host 127.0.0.1 port ${closed}: Connection refused`,
       ),
     );
-    expect(out).toMatch(/key\s+FAILED\s+start command .*Permission denied \(publickey/);
-    expect(out).toMatch(/hostkey\s+FAILED\s+start command Host key verification failed\./);
-    expect(out).toMatch(/missing\s+FAILED\s+start command command not found on box: no-such-command-xyz/);
+    expect(out).toMatch(/key\s+FAILED\s+start command: .*Permission denied \(publickey/);
+    expect(out).toMatch(/hostkey\s+FAILED\s+start command: Host key verification failed\./);
+    expect(out).toMatch(/missing\s+FAILED\s+start command: command not found on box: no-such-command-xyz/);
     expect(out).toMatch(/after_refused\s+blocked\s+by refused/);
   }, 60_000);
 
@@ -354,7 +354,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
       const result = await apply(dir);
       expect(result.code).toBe(EXIT.failed);
       expect(result.stdout).toMatch(
-        /stuck\s+FAILED\s+start command still running when the deadline of 2s passed/,
+        /stuck\s+FAILED\s+start command: still running when the deadline of 2s passed/,
       );
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {

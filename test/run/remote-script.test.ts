@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedCommand, ResolvedHost } from '../../src/plan/model.js';
+import { groupAlive } from '../../src/run/executor/process-group.js';
 import {
   daemonScript,
   END_MARKER,
@@ -106,7 +107,9 @@ describe('remote scripts (SPEC 6), run by sh as sshd runs them', () => {
       () => processesWith('sleep\u00003004').length === 0 && processesWith('sleep\u00003005').length === 0,
       'no sleep left',
     );
-  });
+    // The watcher itself goes last, after its grace between SIGTERM and SIGKILL (5 s).
+    await eventually(() => !groupAlive(s.child.pid!), 'the session group gone', 8000);
+  }, 15_000);
 
   it('a script whose input is not watched runs with /dev/null as input, and ends on its own', async () => {
     const s = session('wc -c\nexit 4\n', false);
@@ -182,6 +185,11 @@ describe('remote daemon scripts (SPEC 5 and 6)', () => {
     expect(existsSync(join(home, remoteServicesDir('plan'), 'web.fifo'))).toBe(false);
     s.child.stdin?.end();
     await s.ended;
+    // sh execs the daemon's last command, so its argv has lost the marker: it is stopped by the
+    // process group of the pid file, as restore stops it.
+    const pid = Number(readFileSync(join(home, remoteServicesDir('plan'), 'web.pid'), 'utf8'));
+    process.kill(-pid, 'SIGTERM');
+    await eventually(() => !groupAlive(pid), 'the daemon gone');
   });
 });
 

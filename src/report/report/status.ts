@@ -17,7 +17,14 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
     services: Object.fromEntries(
       Object.entries(run.services).map(([name, s]) => [
         name,
-        { stage: s.stage, result: s.result, attempts: s.attempts, duration_ms: s.duration_ms },
+        {
+          stage: s.stage,
+          result: s.result,
+          attempts: s.attempts,
+          duration_ms: s.duration_ms,
+          // Why it failed or was blocked, in words (SPEC section 4, step 11).
+          ...(s.reason !== null ? { reason: s.reason } : {}),
+        },
       ]),
     ),
   };
@@ -35,5 +42,7 @@ export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: 
     const result = s.result === 'pending' || s.result === 'running' ? s.result : RESULT_WORDS[s.result];
     rows.push([name, s.stage, result, String(s.attempts), formatElapsed(s.duration_ms)]);
   }
-  return `${[...head, ...alignColumns(rows)].join('\n')}\n`;
+  const why = Object.entries(run.services).filter(([, s]) => s.result === 'failed' && s.reason !== null);
+  const reasons = why.length > 0 ? ['', ...why.map(([name, s]) => `${c.red(name)}: ${s.reason}`)] : [];
+  return `${[...head, ...alignColumns(rows), ...reasons].join('\n')}\n`;
 }

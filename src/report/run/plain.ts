@@ -1,7 +1,7 @@
 import type { Listener, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { Colors } from '../style.js';
-import { failingChecks, formatElapsed, plural, via } from './words.js';
+import { escapedWords, failingChecks, formatElapsed, plural, via } from './words.js';
 
 /**
  * The view of a run off a terminal (CI logs, pipes): one line per step, prefixed with the time
@@ -100,6 +100,12 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
       case 'service.skipped':
         if (event.why !== 'not-selected')
           line(event.time, `${who(event.service)}  ${c.yellow('skipped')}  (${event.why})`);
+        return;
+      case 'service.escaped':
+        line(
+          event.time,
+          `${who(event.service)}  ${c.yellow('escaped')}  ${escapedWords(event.processes)}${event.stopped ? ', stopped' : ''}`,
+        );
         return;
       case 'service.output':
         if (verbose)

@@ -31,6 +31,9 @@ export function renderSummary(
   const all = Object.values(services);
   const up = all.filter((s) => s.result === 'healthy' || s.result === 'already-healthy').length;
   const lines = alignColumns(rows);
+  // Why each failure happened, under the table: the lines above may have scrolled away.
+  const why = order.filter((name) => services[name]?.reason !== undefined);
+  if (why.length > 0) lines.push('', ...why.map((name) => `${c.red(name)}: ${services[name]!.reason}`));
   lines.push('', `${up} of ${all.length} services healthy; total restoration time ${formatElapsed(totalMs)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@ import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import { type Colors, padVisible } from '../style.js';
-import { formatElapsed, plural, via } from './words.js';
+import { escapedWords, formatElapsed, plural, via } from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
 
@@ -193,6 +193,11 @@ export function createTtyRenderer(
       case 'service.failed':
         set(event.service, 'failed', event.time, { duration: event.duration_ms });
         above(`${c.red('✗')} ${event.service}: ${event.message}`);
+        break;
+      case 'service.escaped':
+        above(
+          `${c.yellow('!')} ${event.service}: ${escapedWords(event.processes)}${event.stopped ? ', stopped' : ''}`,
+        );
         break;
       case 'service.output':
         if (verbose)

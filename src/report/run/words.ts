@@ -36,3 +36,10 @@ export function failingChecks(event: Timed & { type: 'service.probe' }): string 
 }
 
 export { formatElapsed };
+
+/** Processes that escaped a command's process group, in one line. */
+export function escapedWords(processes: readonly { pid: number; command: string }[]): string {
+  const list = processes.map((p) => `pid ${p.pid} (${p.command})`).join(', ');
+  const count = processes.length === 1 ? '1 process' : `${processes.length} processes`;
+  return `${count} left its process group and outlived it: ${list}`;
+}

@@ -2,9 +2,12 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { formatDuration } from '../../util/duration.js';
+import type { Redactor } from '../redact.js';
+import { markEnv, stopEscaped } from './escaped.js';
 import { launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
+import { StderrTail, withStderr } from './stderr-tail.js';
 import type { CommandFailure, CommandRecord, CommandSpec, OutputListener } from './types.js';
 
 export interface RunOptions {
@@ -16,6 +19,13 @@ export interface RunOptions {
   killGraceMs?: number;
   /** How the command is shown in its record, e.g. as the plan wrote it; default the shell-quoted argv. */
   display?: string;
+  /** Secrets to take out of the stderr lines a failure's message carries (before they are cut). */
+  redactor?: Redactor;
+  /**
+   * Marks the command and everything it starts (escaped.ts): when it is stopped (timeout,
+   * interruption), what left its process group is found, stopped too, and listed in the record.
+   */
+  mark?: string;
 }
 
 /** SIGTERM to SIGKILL when a command is stopped (SPEC section 4, steps 8 and 9). */
@@ -32,6 +42,16 @@ export const KILL_GRACE_MS = 5000;
  * are ours anyway. During `apply`, processes are started by the spawner helper (spawner.ts).
  */
 export async function runCommand(spec: CommandSpec, options: RunOptions = {}): Promise<CommandRecord> {
+  const mark = options.mark;
+  if (mark === undefined) return runOnce(spec, options);
+  const record = await runOnce({ ...spec, env: { ...spec.env, ...markEnv(mark) } }, options);
+  // Stopped: its group is gone, and what escaped it must not keep running on its own.
+  if (record.failure !== 'timeout' && record.failure !== 'interrupted') return record;
+  const escaped = await stopEscaped(mark, options.killGraceMs ?? KILL_GRACE_MS);
+  return escaped.length > 0 ? { ...record, escaped } : record;
+}
+
+async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandRecord> {
   const startedAt = Date.now();
   const argv = spec.shell ? ['/bin/sh', '-c', spec.argv[0] ?? ''] : spec.argv;
   const base = { command: options.display ?? formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt };
@@ -54,6 +74,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
   if (unusable) return record({ failure: 'spawn-error', message: unusable });
 
   const onLine = options.onLine;
+  // Why it failed, in its own words: its last lines of stderr (SPEC section 4, step 11).
+  const tail = new StderrTail(options.redactor);
   // The marker that ends a remote script's input is restore's, not the command's output. It
   // carries the command's exit status: the command is over, whatever it left running.
   const marker = spec.endInputOn;
@@ -72,7 +94,10 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
         }
       }
     }),
-    stderr: new LineSplitter((line) => onLine?.('stderr', line)),
+    stderr: new LineSplitter((line) => {
+      tail.push(line);
+      onLine?.('stderr', line);
+    }),
   };
   const launched = await launcher()
     .launch(
@@ -130,20 +155,26 @@ export async function runCommand(spec: CommandSpec, options: RunOptions = {}): P
     splitters.stderr.end();
     // The status the script reported is the command's, whatever became of ssh after it.
     const { exitCode, signal } = reported !== undefined ? { exitCode: reported, signal: null } : status;
+    const stderr = tail.lines();
+    const said = (message: string) => withStderr(message, stderr);
     if (stoppedFor === 'timeout') {
-      const message = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
-      return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message });
+      const message = said(`timed out after ${formatDuration(spec.timeoutMs ?? 0)}`);
+      return record({ pid, exitCode, signal, timedOut: true, failure: 'timeout', message, stderr });
     }
     if (stoppedFor === 'interrupted')
-      return record({ pid, exitCode, signal, failure: 'interrupted', message: 'interrupted' });
-    if (signal) return record({ pid, exitCode, signal, failure: 'killed', message: `killed by ${signal}` });
+      return record({ pid, exitCode, signal, failure: 'interrupted', message: 'interrupted', stderr });
+    if (signal) {
+      const message = said(`killed by ${signal}`);
+      return record({ pid, exitCode, signal, failure: 'killed', message, stderr });
+    }
     if (exitCode !== 0) {
       return record({
         pid,
         exitCode,
         signal,
         failure: 'exit-non-zero',
-        message: `exited with code ${exitCode}`,
+        message: said(`exited with code ${exitCode}`),
+        stderr,
       });
     }
     return record({ pid, exitCode, signal, failure: null, message: 'exited with code 0' });

@@ -46,8 +46,15 @@ export interface CommandRecord {
   signal: string | null;
   timedOut: boolean;
   failure: CommandFailure | null;
-  /** One line for people: "exited with code 1", "command not found: pg_ctl", "timed out after 30s". */
+  /**
+   * One line for people: "exited with code 1: FATAL: could not bind", "command not found: pg_ctl",
+   * "timed out after 30s". A failure carries the last lines of stderr (see `stderr`).
+   */
   message: string;
+  /** The last non-empty lines the command wrote to stderr, redacted (at most 5 lines, 1 KiB). */
+  stderr?: string[];
+  /** Processes it started that had left its process group and outlived its stop (then stopped too). */
+  escaped?: { pid: number; command: string }[];
 }
 
 export type Stream = 'stdout' | 'stderr';

@@ -1,5 +1,6 @@
 import { formatCommand } from '../../plan/command-text.js';
 import { runCommand } from '../executor/run-command.js';
+import { withStderr } from '../executor/stderr-tail.js';
 import type { CommandRecord, CommandSpec } from '../executor/types.js';
 import type { CheckResult } from './types.js';
 
@@ -12,7 +13,8 @@ const CHECK_KILL_GRACE_MS = 1000;
 
 /**
  * An `exec` check: the command exits 0 within the check's timeout (the shorter of the command's own
- * and the check's). Of its output only the last non-empty line is kept, for the detail.
+ * and the check's). A failure's detail says why: its last lines of stderr (at most 5 lines, 1 KiB),
+ * or, when it wrote none, its last non-empty line of output.
  */
 export async function execCheck(
   spec: CommandSpec,
@@ -46,7 +48,7 @@ export async function execCheck(
       ? 'exit 0'
       : (explained ??
         (record.failure === 'exit-non-zero'
-          ? `exit ${record.exitCode}${said ? `: ${said}` : ''}`
+          ? withStderr(`exit ${record.exitCode}`, record.stderr?.length ? record.stderr : said ? [said] : [])
           : record.message));
   return {
     kind: 'exec',

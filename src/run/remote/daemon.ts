@@ -145,7 +145,7 @@ async function spawnInTurn(
     },
     lastOutput: async () => {
       const said: string[] = [];
-      await callHost(target, logTailScript(names.plan, names.service, 3), REMOTE_CALL_MS, (stream, line) => {
+      await callHost(target, logTailScript(names.plan, names.service, 5), REMOTE_CALL_MS, (stream, line) => {
         if (stream === 'stdout') said.push(line);
       });
       return said;

@@ -81,7 +81,7 @@ export async function runRemote(
 
 /** One line for a remote command's outcome. */
 export function explainRemote(
-  record: Pick<CommandRecord, 'failure' | 'exitCode' | 'message'>,
+  record: Pick<CommandRecord, 'failure' | 'exitCode' | 'message' | 'stderr'>,
   lastError: string | undefined,
   command: Pick<ResolvedCommand, 'argv' | 'shell' | 'cwd'>,
   host: ResolvedHost,
@@ -106,5 +106,7 @@ export function explainRemote(
     default:
       break;
   }
+  // A record of runCommand carries the last lines of stderr in its message already.
+  if (record.stderr !== undefined) return record.message;
   return `${record.message}${lastError ? `: ${lastError}` : ''}`;
 }
