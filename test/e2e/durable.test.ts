@@ -259,7 +259,11 @@ describe('SPEC 5 resume', () => {
       db: { start: daemon('--name', 'db', '--record', record, '--listen', port!), health: tcp(port!) },
       slow: {
         depends_on: ['db'],
-        start: { run: 'if [ -f go ]; then exit 0; fi; touch waiting; sleep 30', shell: true },
+        // The copy left running by the kill ends when `go` appears (resume waits for it).
+        start: {
+          run: 'if [ -f go ]; then exit 0; fi; touch waiting; while [ ! -f go ]; do sleep 0.1; done',
+          shell: true,
+        },
       },
     });
     const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
@@ -288,7 +292,11 @@ describe('SPEC 5 resume', () => {
       },
       last: {
         depends_on: ['second'],
-        start: { run: 'if [ -f go ]; then exit 0; fi; touch waiting; sleep 30', shell: true },
+        // The copy left running by the kill ends when `go` appears (resume waits for it).
+        start: {
+          run: 'if [ -f go ]; then exit 0; fi; touch waiting; while [ ! -f go ]; do sleep 0.1; done',
+          shell: true,
+        },
       },
     });
     const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
@@ -326,6 +334,58 @@ describe('SPEC 5 resume', () => {
     expect(starts(dir, 'slowpoke')).toBe(1);
     const seen = events(resumed.stdout);
     expect(seen.find((e) => e.event === 'service.healthy')).toMatchObject({ resumed: true });
+  });
+
+  it('a one-shot still running when restore was killed is waited for on resume, then run again: never two at once', async () => {
+    const dir = workDir();
+    plan(dir, {
+      once: {
+        start: {
+          run: 'echo "start $$" >> log.txt; sleep 3; echo "end $$" >> log.txt',
+          shell: true,
+        },
+      },
+    });
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    await eventually(() => existsSync(join(dir, 'log.txt')), 'the one-shot to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    const lines = readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n');
+    // start A, end A, start B, end B: the second copy started only after the first ended.
+    expect(lines.map((line) => line.split(' ')[0])).toEqual(['start', 'end', 'start', 'end']);
+    expect(lines[0]!.split(' ')[1]).toBe(lines[1]!.split(' ')[1]);
+    expect(lines[2]!.split(' ')[1]).toBe(lines[3]!.split(' ')[1]);
+    const phases = events(resumed.stdout)
+      .filter((e) => e.event === 'service.in-flight')
+      .map((e) => (e as unknown as { phase: string }).phase);
+    expect(phases).toEqual(['waiting', 'ended']);
+  });
+
+  it('a one-shot still running past its deadline on resume is stopped before it runs again', async () => {
+    const dir = workDir();
+    plan(dir, {
+      once: {
+        start: {
+          run: 'if [ -f log.txt ]; then echo "second" >> log.txt; exit 0; fi; echo "first $$" >> log.txt; trap "echo stopped >> log.txt; exit 1" TERM; sleep 300 & wait',
+          shell: true,
+          timeout: '2s',
+        },
+      },
+    });
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    await eventually(() => existsSync(join(dir, 'log.txt')), 'the one-shot to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    const lines = readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n');
+    expect(lines.slice(1)).toEqual(['stopped', 'second']);
+    const phases = events(resumed.stdout)
+      .filter((e) => e.event === 'service.in-flight')
+      .map((e) => (e as unknown as { phase: string }).phase);
+    expect(phases).toEqual(['waiting', 'stopped']);
   });
 
   it('refuses to resume a run whose plan changed, unless --force', async () => {
