@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { killPoint, tally } from '../../bench/durability.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
-import { daemon, events, tcp, useWorkDirs } from '../helpers/e2e.js';
+import { BIN, hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, isAlive } from '../helpers/processes.js';
 import { writeFile } from '../helpers/tmp.js';
@@ -565,3 +566,23 @@ function listDirs(root: string): string[] {
     .filter((entry) => entry.isDirectory())
     .map((entry) => join(entry.parentPath, entry.name));
 }
+
+describe('SPEC 4 step 9 and SPEC 5: kill -9 at any moment (a seeded share of bench/durability.ts)', () => {
+  it('apply, resume, rollback and down killed at seeded moments: all finished, chains intact, nothing twice', async () => {
+    const tmpDir = workDir();
+    const env = { node: process.execPath, bin: BIN, fixture: FIXTURE, tmpDir };
+    const outcomes = [];
+    // Seeds 1-8: two kill points of each kind; a small plan so that the share stays fast.
+    for (let seed = 1; seed <= 8; seed++)
+      outcomes.push(await killPoint(env, seed, { services: 4, windowMs: 1200 }));
+    expect(outcomes.flatMap((o) => o.problems.map((p) => `seed ${o.seed} (${o.phase}): ${p}`))).toEqual([]);
+    expect(tally(outcomes)).toEqual({
+      points: 8,
+      finished: 8,
+      brokenChains: 0,
+      doubleStarts: 0,
+      overlaps: 0,
+      locksLeft: 0,
+    });
+  }, 90_000);
+});
