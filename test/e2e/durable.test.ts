@@ -584,5 +584,5 @@ describe('SPEC 4 step 9 and SPEC 5: kill -9 at any moment (a seeded share of ben
       overlaps: 0,
       locksLeft: 0,
     });
-  }, 90_000);
+  }, 180_000);
 });
