@@ -342,7 +342,8 @@ describe('SPEC 5 resume', () => {
     plan(dir, {
       once: {
         start: {
-          run: 'echo "start $$" >> log.txt; sleep 3; echo "end $$" >> log.txt',
+          // The first copy runs until the test says `go`; the second passes through.
+          run: 'echo "start $$" >> log.txt; while [ ! -f go ]; do sleep 0.05; done; echo "end $$" >> log.txt',
           shell: true,
         },
       },
@@ -351,7 +352,23 @@ describe('SPEC 5 resume', () => {
     await eventually(() => existsSync(join(dir, 'log.txt')), 'the one-shot to start', 15_000);
     child.kill('SIGKILL');
     await done;
-    const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
+    const resume = spawnCli(
+      ['apply', 'plan.yaml', '--state-dir', 'state', '--resume', '--log-format', 'json'],
+      {
+        cwd: dir,
+        timeoutMs: 60_000,
+      },
+    );
+    let seen = '';
+    resume.child.stdout!.on('data', (chunk: string) => {
+      seen += chunk;
+    });
+    await eventually(() => seen.includes('"service.in-flight"'), 'resume to find the copy in flight', 30_000);
+    // Still only the first copy: resume waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n')).toHaveLength(1);
+    writeFileSync(join(dir, 'go'), '');
+    const resumed = await resume.done;
     expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
     const lines = readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n');
     // start A, end A, start B, end B: the second copy started only after the first ended.
