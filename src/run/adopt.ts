@@ -1,5 +1,8 @@
 import type { ResolvedService } from '../plan/model.js';
+import { findMarked, stopEscaped } from './executor/escaped.js';
 import { isAlive, terminateGroup } from './executor/process-group.js';
+import { KILL_GRACE_MS } from './executor/run-command.js';
+import type { ServiceState } from './journal/state.js';
 import { livePidFrom } from './pid-file.js';
 import { remoteDaemonPid, stopRemoteDaemon } from './remote/daemon.js';
 import {
@@ -9,6 +12,7 @@ import {
   type ServiceContext,
   type ServiceOutcome,
 } from './service-runner.js';
+import { sleep } from './sleep.js';
 import { servicePid } from './state-dir.js';
 import { verifyHealth } from './verify.js';
 
@@ -88,4 +92,59 @@ export async function adoptDaemon(
   } finally {
     watching.abort();
   }
+}
+
+/** How often a one-shot of the interrupted run is looked for while it is waited for. */
+const IN_FLIGHT_POLL_MS = 100;
+
+/**
+ * On resume, a one-shot start command that was running when restore died may still run: its
+ * processes carry the mark its `service.starting` recorded before it started (a pid could have
+ * been reused since; a random mark in a process's environment cannot). It is waited for until it
+ * ends or its deadline passes (counted from when it started), then stopped if still there
+ * (SIGTERM, then SIGKILL after 5 s). Its exit status is unknowable once it is not restore's
+ * child, so the caller then runs it again: one copy at a time, never two. Waiting, rather than
+ * stopping at once, spares a migration or a data load a second interruption nobody asked for.
+ * Returns false when the resumed run was interrupted meanwhile (what was found is stopped).
+ */
+export async function settleInFlight(
+  service: ResolvedService,
+  before: ServiceState,
+  context: ServiceContext,
+): Promise<boolean> {
+  const start = service.start;
+  if (!start || start.daemon || before.mark === null || remoteTargetOf(service, context)) return true;
+  const mark = before.mark;
+  let found = findMarked(mark);
+  if (found.length === 0) return true;
+  const base = { service: service.name, stage: service.stage };
+  const since = before.attempt_at === null ? Date.now() : Date.parse(before.attempt_at);
+  const budget = Math.min(service.timeout_ms, start.timeout_ms ?? Number.POSITIVE_INFINITY);
+  const until = since + budget;
+  const waitStarted = Date.now();
+  context.bus.emit({
+    type: 'service.in-flight',
+    ...base,
+    phase: 'waiting',
+    processes: found,
+    wait_ms: Math.max(0, until - waitStarted),
+  });
+  while (found.length > 0 && Date.now() < until && !context.signal.aborted) {
+    await sleep(Math.min(IN_FLIGHT_POLL_MS, Math.max(1, until - Date.now())), context.signal);
+    found = findMarked(mark);
+  }
+  const waited = Date.now() - waitStarted;
+  if (found.length === 0) {
+    context.bus.emit({ type: 'service.in-flight', ...base, phase: 'ended', processes: [], wait_ms: waited });
+    return true;
+  }
+  const stopped = await stopEscaped(mark, KILL_GRACE_MS);
+  context.bus.emit({
+    type: 'service.in-flight',
+    ...base,
+    phase: 'stopped',
+    processes: stopped,
+    wait_ms: waited,
+  });
+  return !context.signal.aborted;
 }

@@ -1,6 +1,6 @@
 import type { LoadedPlan } from '../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../plan/model.js';
-import { adoptDaemon } from './adopt.js';
+import { adoptDaemon, settleInFlight } from './adopt.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from './events.js';
 import { directLauncher, type Launcher, useLauncher } from './executor/launch.js';
@@ -241,6 +241,9 @@ async function restoreOrReverify(
   if (before?.result === 'running') {
     const adopted = await adoptDaemon(service, before.attempts, context);
     if (adopted) return adopted;
+    // A one-shot still running from before ends (or is stopped) before it starts again.
+    if (!(await settleInFlight(service, before, context)))
+      return { result: 'interrupted', attempts: before.attempts, durationMs: 0 };
   }
   return restoreService(service, context);
 }

@@ -96,6 +96,11 @@ export interface ServiceStarting extends ServiceEventBase {
   max_attempts: number;
   command: string | null;
   daemon: boolean;
+  /**
+   * The mark in the environment of this attempt's processes (executor/escaped.ts), on disk before
+   * the command starts: a resumed run finds what is still running of it, whatever its pid.
+   */
+  mark?: string;
 }
 
 /** The outcome of one attempt of the start command. */
@@ -180,6 +185,19 @@ export interface ServiceEscaped extends ServiceEventBase {
   stopped: boolean;
 }
 
+/**
+ * `apply --resume`: a one-shot start command of the interrupted run is still running. It is
+ * waited for until it ends or its deadline passes (`waiting`), then stopped if it has not ended
+ * (`stopped`) or seen gone (`ended`); only then is it started again. Never two copies at once.
+ */
+export interface ServiceInFlight extends ServiceEventBase {
+  type: 'service.in-flight';
+  phase: 'waiting' | 'ended' | 'stopped';
+  processes: { pid: number; command: string }[];
+  /** `waiting`: how long it is waited for at most; otherwise how long it was waited for. */
+  wait_ms: number;
+}
+
 export interface ServiceOutput extends ServiceEventBase {
   type: 'service.output';
   stream: Stream;
@@ -233,6 +251,7 @@ export type RunEvent =
   | ServiceSkipped
   | ServiceRolledBack
   | ServiceEscaped
+  | ServiceInFlight
   | ServiceOutput
   | StageFinished
   | RunInterrupted

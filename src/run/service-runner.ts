@@ -153,6 +153,9 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   };
   for (attempts = 1; attempts <= maxAttempts; attempts++) {
     if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it started');
+    // Marks this attempt's processes: what leaves its process group is still found (escaped.ts),
+    // and a resumed run finds what is left of it. In the journal before the command starts.
+    const mark = newMark();
     ctx.bus.emit({
       type: 'service.starting',
       ...base,
@@ -160,10 +163,9 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       max_attempts: maxAttempts,
       command: remote ? remoteDisplay(start, remote.host) : formatCommand(start),
       daemon: start.daemon,
+      ...(remote ? {} : { mark }),
     });
 
-    // Marks this attempt's processes: what leaves its process group is still found (escaped.ts).
-    const mark = newMark();
     if (start.daemon) {
       const plain = toSpec(start, ctx.planDir, null);
       const spec = { ...plain, env: { ...plain.env, ...markEnv(mark) } };

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { killPoint, tally } from '../../bench/durability.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
-import { daemon, events, tcp, useWorkDirs } from '../helpers/e2e.js';
+import { BIN, hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, isAlive } from '../helpers/processes.js';
 import { writeFile } from '../helpers/tmp.js';
@@ -259,7 +260,11 @@ describe('SPEC 5 resume', () => {
       db: { start: daemon('--name', 'db', '--record', record, '--listen', port!), health: tcp(port!) },
       slow: {
         depends_on: ['db'],
-        start: { run: 'if [ -f go ]; then exit 0; fi; touch waiting; sleep 30', shell: true },
+        // The copy left running by the kill ends when `go` appears (resume waits for it).
+        start: {
+          run: 'if [ -f go ]; then exit 0; fi; touch waiting; while [ ! -f go ]; do sleep 0.1; done',
+          shell: true,
+        },
       },
     });
     const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
@@ -288,7 +293,11 @@ describe('SPEC 5 resume', () => {
       },
       last: {
         depends_on: ['second'],
-        start: { run: 'if [ -f go ]; then exit 0; fi; touch waiting; sleep 30', shell: true },
+        // The copy left running by the kill ends when `go` appears (resume waits for it).
+        start: {
+          run: 'if [ -f go ]; then exit 0; fi; touch waiting; while [ ! -f go ]; do sleep 0.1; done',
+          shell: true,
+        },
       },
     });
     const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
@@ -326,6 +335,75 @@ describe('SPEC 5 resume', () => {
     expect(starts(dir, 'slowpoke')).toBe(1);
     const seen = events(resumed.stdout);
     expect(seen.find((e) => e.event === 'service.healthy')).toMatchObject({ resumed: true });
+  });
+
+  it('a one-shot still running when restore was killed is waited for on resume, then run again: never two at once', async () => {
+    const dir = workDir();
+    plan(dir, {
+      once: {
+        start: {
+          // The first copy runs until the test says `go`; the second passes through.
+          run: 'echo "start $$" >> log.txt; while [ ! -f go ]; do sleep 0.05; done; echo "end $$" >> log.txt',
+          shell: true,
+        },
+      },
+    });
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    await eventually(() => existsSync(join(dir, 'log.txt')), 'the one-shot to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resume = spawnCli(
+      ['apply', 'plan.yaml', '--state-dir', 'state', '--resume', '--log-format', 'json'],
+      {
+        cwd: dir,
+        timeoutMs: 60_000,
+      },
+    );
+    let seen = '';
+    resume.child.stdout!.on('data', (chunk: string) => {
+      seen += chunk;
+    });
+    await eventually(() => seen.includes('"service.in-flight"'), 'resume to find the copy in flight', 30_000);
+    // Still only the first copy: resume waits for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n')).toHaveLength(1);
+    writeFileSync(join(dir, 'go'), '');
+    const resumed = await resume.done;
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    const lines = readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n');
+    // start A, end A, start B, end B: the second copy started only after the first ended.
+    expect(lines.map((line) => line.split(' ')[0])).toEqual(['start', 'end', 'start', 'end']);
+    expect(lines[0]!.split(' ')[1]).toBe(lines[1]!.split(' ')[1]);
+    expect(lines[2]!.split(' ')[1]).toBe(lines[3]!.split(' ')[1]);
+    const phases = events(resumed.stdout)
+      .filter((e) => e.event === 'service.in-flight')
+      .map((e) => (e as unknown as { phase: string }).phase);
+    expect(phases).toEqual(['waiting', 'ended']);
+  });
+
+  it('a one-shot still running past its deadline on resume is stopped before it runs again', async () => {
+    const dir = workDir();
+    plan(dir, {
+      once: {
+        start: {
+          run: 'if [ -f log.txt ]; then echo "second" >> log.txt; exit 0; fi; echo "first $$" >> log.txt; trap "echo stopped >> log.txt; exit 1" TERM; sleep 300 & wait',
+          shell: true,
+          timeout: '2s',
+        },
+      },
+    });
+    const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    await eventually(() => existsSync(join(dir, 'log.txt')), 'the one-shot to start', 15_000);
+    child.kill('SIGKILL');
+    await done;
+    const resumed = await apply(dir, ['--resume', '--log-format', 'json']);
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    const lines = readFileSync(join(dir, 'log.txt'), 'utf8').trim().split('\n');
+    expect(lines.slice(1)).toEqual(['stopped', 'second']);
+    const phases = events(resumed.stdout)
+      .filter((e) => e.event === 'service.in-flight')
+      .map((e) => (e as unknown as { phase: string }).phase);
+    expect(phases).toEqual(['waiting', 'stopped']);
   });
 
   it('refuses to resume a run whose plan changed, unless --force', async () => {
@@ -505,3 +583,23 @@ function listDirs(root: string): string[] {
     .filter((entry) => entry.isDirectory())
     .map((entry) => join(entry.parentPath, entry.name));
 }
+
+describe('SPEC 4 step 9 and SPEC 5: kill -9 at any moment (a seeded share of bench/durability.ts)', () => {
+  it('apply, resume, rollback and down killed at seeded moments: all finished, chains intact, nothing twice', async () => {
+    const tmpDir = workDir();
+    const env = { node: process.execPath, bin: BIN, fixture: FIXTURE, tmpDir };
+    const outcomes = [];
+    // Seeds 1-8: two kill points of each kind; a small plan so that the share stays fast.
+    for (let seed = 1; seed <= 8; seed++)
+      outcomes.push(await killPoint(env, seed, { services: 4, windowMs: 1200 }));
+    expect(outcomes.flatMap((o) => o.problems.map((p) => `seed ${o.seed} (${o.phase}): ${p}`))).toEqual([]);
+    expect(tally(outcomes)).toEqual({
+      points: 8,
+      finished: 8,
+      brokenChains: 0,
+      doubleStarts: 0,
+      overlaps: 0,
+      locksLeft: 0,
+    });
+  }, 180_000);
+});

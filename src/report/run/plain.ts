@@ -1,7 +1,7 @@
 import type { Listener, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { Colors } from '../style.js';
-import { escapedWords, failingChecks, formatElapsed, plural, via } from './words.js';
+import { escapedWords, failingChecks, formatElapsed, inFlightWords, plural, via } from './words.js';
 
 /**
  * The view of a run off a terminal (CI logs, pipes): one line per step, prefixed with the time
@@ -106,6 +106,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
           event.time,
           `${who(event.service)}  ${c.yellow('escaped')}  ${escapedWords(event.processes)}${event.stopped ? ', stopped' : ''}`,
         );
+        return;
+      case 'service.in-flight':
+        line(event.time, `${who(event.service)}  ${c.yellow('in flight')}  ${inFlightWords(event)}`);
         return;
       case 'service.output':
         if (verbose)

@@ -2,7 +2,7 @@ import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import { type Colors, padVisible } from '../style.js';
-import { escapedWords, formatElapsed, plural, via } from './words.js';
+import { escapedWords, formatElapsed, inFlightWords, plural, via } from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
 
@@ -198,6 +198,9 @@ export function createTtyRenderer(
         above(
           `${c.yellow('!')} ${event.service}: ${escapedWords(event.processes)}${event.stopped ? ', stopped' : ''}`,
         );
+        break;
+      case 'service.in-flight':
+        above(`${c.yellow('!')} ${event.service}: ${inFlightWords(event)}`);
         break;
       case 'service.output':
         if (verbose)

@@ -43,3 +43,20 @@ export function escapedWords(processes: readonly { pid: number; command: string 
   const count = processes.length === 1 ? '1 process' : `${processes.length} processes`;
   return `${count} left its process group and outlived it: ${list}`;
 }
+
+/** A one-shot of an interrupted run still running when the run resumed, in one line. */
+export function inFlightWords(event: {
+  phase: 'waiting' | 'ended' | 'stopped';
+  processes: readonly { pid: number; command: string }[];
+  wait_ms: number;
+}): string {
+  const pids = event.processes.map((p) => p.pid).join(', ');
+  switch (event.phase) {
+    case 'waiting':
+      return `still running from the interrupted run (pid ${pids}): waiting for it to end, at most ${formatElapsed(event.wait_ms)}, before starting it again`;
+    case 'ended':
+      return `the copy from the interrupted run ended after ${formatElapsed(event.wait_ms)}; starting it again (its exit status is unknown)`;
+    case 'stopped':
+      return `the copy from the interrupted run was still running at its deadline: stopped (pid ${pids}); starting it again`;
+  }
+}

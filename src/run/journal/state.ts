@@ -34,6 +34,9 @@ export interface ServiceState {
   started_at: string | null;
   finished_at: string | null;
   reason: string | null;
+  /** The mark of its latest attempt's processes and when that attempt started (see ServiceStarting). */
+  mark: string | null;
+  attempt_at: string | null;
 }
 
 type Fields = Record<string, unknown>;
@@ -80,6 +83,8 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
       started_at: null,
       finished_at: null,
       reason: null,
+      mark: null,
+      attempt_at: null,
     };
     return snapshot.services[key]!;
   };
@@ -106,6 +111,8 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
         s.result = 'running';
         s.attempts = num(f.attempt);
         s.reason = null;
+        s.mark = typeof f.mark === 'string' ? f.mark : null;
+        s.attempt_at = line.time;
         break;
       }
       case 'service.healthy': {
