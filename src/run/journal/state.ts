@@ -122,6 +122,8 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
         break;
       }
       case 'service.rolled-back':
+        // A one-shot left alone was not rolled back, nor was a service whose stop failed.
+        if (f.ok === false || f.left_alone === true) break;
         Object.assign(service(f.service, f.stage), { result: 'rolled-back', finished_at: line.time });
         break;
       case 'run.awaiting-approval':
