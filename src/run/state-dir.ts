@@ -68,6 +68,8 @@ export function ensurePlanState(stateDir: string, plan: string): PlanState {
   const state = planState(stateDir, plan);
   ensureStateDirectory(stateDir, true);
   for (const dir of [state.root, state.servicesDir, state.runsDir]) ensureStateDirectory(dir);
+  // The SSH sockets' directory is made when a plan has hosts (remote/ssh.ts); if it is there, it is checked too.
+  if (exists(sshDir(state), false)) checkStateDirectory(sshDir(state));
   refuseLinksIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);
   return state;
 }
@@ -82,6 +84,7 @@ export function checkPlanState(state: PlanState, stateDir: string): boolean {
     [state.root, false],
     [state.servicesDir, false],
     [state.runsDir, false],
+    [sshDir(state), false],
   ] as const;
   for (const [dir, followLink] of dirs) if (exists(dir, followLink)) checkStateDirectory(dir, followLink);
   refuseLinksIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync, constants, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
 import { openStateFile } from '../state-files.js';
@@ -128,7 +128,7 @@ export async function readLogTail(
 ): Promise<string[]> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(logFile, 'r');
+    handle = await open(logFile, constants.O_RDONLY | constants.O_NOFOLLOW);
     const size = (await handle.stat()).size;
     const start = Math.max(fromOffset, size - maxBytes);
     const length = Math.max(0, size - start);
