@@ -17,7 +17,7 @@ export interface LockHolder {
 export interface Lock {
   /** A stale lock that was taken over, for the warning. */
   tookOver?: LockHolder;
-  /** Records the run holding the lock, once it has an id. */
+  /** Records the run holding the lock, once it has an id (best effort: never throws). */
   setRun(run: string): void;
   release(): void;
 }
@@ -108,8 +108,14 @@ function lockOf(file: string, holder: LockHolder): Lock {
   return {
     setRun(run) {
       // Replaced whole: a crash mid-write leaves the lock as it was, never empty (which would
-      // read as held by an unknown holder).
-      writeFileAtomic(file, `${JSON.stringify({ ...holder, run })}\n`);
+      // read as held by an unknown holder). The run is a courtesy to `status`: were it not
+      // recorded (a full disk), the lock still holds, and the journal's own write fails and
+      // stops the run with its error.
+      try {
+        writeFileAtomic(file, `${JSON.stringify({ ...holder, run })}\n`);
+      } catch {
+        // see above
+      }
     },
     release() {
       if (released) return;
