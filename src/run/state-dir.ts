@@ -5,7 +5,7 @@ import {
   checkStateDirectory,
   ensureStateDirectory,
   errnoOf,
-  refuseLinksIn,
+  refuseNonFilesIn,
   unusable,
 } from './state-files.js';
 
@@ -70,7 +70,7 @@ export function ensurePlanState(stateDir: string, plan: string): PlanState {
   for (const dir of [state.root, state.servicesDir, state.runsDir]) ensureStateDirectory(dir);
   // The SSH sockets' directory is made when a plan has hosts (remote/ssh.ts); if it is there, it is checked too.
   if (exists(sshDir(state), false)) checkStateDirectory(sshDir(state));
-  refuseLinksIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);
+  refuseNonFilesIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);
   return state;
 }
 
@@ -87,7 +87,7 @@ export function checkPlanState(state: PlanState, stateDir: string): boolean {
     [sshDir(state), false],
   ] as const;
   for (const [dir, followLink] of dirs) if (exists(dir, followLink)) checkStateDirectory(dir, followLink);
-  refuseLinksIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);
+  refuseNonFilesIn([state.servicesDir, state.runsDir], [join(state.root, 'lock')]);
   return exists(state.root, false);
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   fsyncSync,
   lstatSync,
   mkdirSync,
@@ -38,7 +39,7 @@ export class StateError extends Error {
   }
 }
 
-const { O_NOFOLLOW, O_CREAT, O_EXCL, O_WRONLY, O_APPEND, O_RDONLY } = constants;
+const { O_NOFOLLOW, O_NONBLOCK, O_CREAT, O_EXCL, O_WRONLY, O_APPEND, O_RDONLY } = constants;
 
 /** How a state file is opened; never through a symbolic link. Created files are mode 0600. */
 export type OpenHow = 'read' | 'append' | 'create' | 'extend';
@@ -51,14 +52,33 @@ const FLAGS: Record<OpenHow, number> = {
   extend: O_WRONLY | O_APPEND,
 };
 
-/** Opens a state file without following a link in its last component (ELOOP becomes a refusal). */
+/**
+ * Opens a state file without following a link in its last component (ELOOP becomes a refusal),
+ * and only if it is a regular file: a FIFO planted in its place would otherwise block restore on
+ * open or read (O_NONBLOCK keeps the open from waiting; it does nothing to a regular file).
+ */
 export function openStateFile(path: string, how: OpenHow): number {
+  let fd: number;
   try {
-    return openSync(path, FLAGS[how] | O_NOFOLLOW, 0o600);
+    fd = openSync(path, FLAGS[how] | O_NOFOLLOW | O_NONBLOCK, 0o600);
   } catch (error) {
     if (errnoOf(error) === 'ELOOP') throw linkRefused(path);
+    if (errnoOf(error) === 'ENXIO') throw notAFile(path);
     throw error;
   }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw notAFile(path);
+  }
+  return fd;
+}
+
+function notAFile(path: string): StateError {
+  return new StateError(
+    `refusing ${path}: it is not a regular file, and restore keeps only files it wrote in its state dir; remove it`,
+    'unusable',
+    path,
+  );
 }
 
 /** Reads a state file as text, refusing a link; undefined when it does not exist. */
@@ -184,12 +204,12 @@ export function unusable(dir: string, error: unknown): StateError {
 }
 
 /**
- * Refuses a plan's state that holds a symbolic link where restore keeps a file: the lock, pid
- * files and daemon logs, journals and run logs. Checked before anything runs, so that a planted
+ * Refuses a plan's state that holds a symbolic link (or a FIFO, a directory...) where restore
+ * keeps a file: the lock, pid files and daemon logs, journals and run logs. Checked before anything runs, so that a planted
  * link stops the command up front; opening with O_NOFOLLOW is the guard against a link planted
  * after this.
  */
-export function refuseLinksIn(dirs: readonly string[], files: readonly string[]): void {
+export function refuseNonFilesIn(dirs: readonly string[], files: readonly string[]): void {
   const paths = [...files];
   for (const dir of dirs) {
     let names: string[];
@@ -202,13 +222,14 @@ export function refuseLinksIn(dirs: readonly string[], files: readonly string[])
     paths.push(...names.map((name) => join(dir, name)));
   }
   for (const path of paths) {
-    let link = false;
+    let stats: Stats;
     try {
-      link = lstatSync(path).isSymbolicLink();
+      stats = lstatSync(path);
     } catch {
       continue;
     }
-    if (link) throw linkRefused(path);
+    if (stats.isSymbolicLink()) throw linkRefused(path);
+    if (!stats.isFile()) throw notAFile(path);
   }
 }
 

@@ -219,6 +219,25 @@ describe('STYLE 9: state files are never written through links, and the state di
     },
   );
 
+  it('a FIFO planted as the pid file is refused at once (exit 2): down neither hangs nor reads it', async () => {
+    const { dir, state } = await appliedOnce();
+    const fifo = join(state, 'services', 'web.pid');
+    rmSync(fifo, { force: true });
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    try {
+      expectRefused(
+        await cli(dir, ['down', 'ops/plan.yaml', '--yes']),
+        EXIT.usage,
+        fifo,
+        'not a regular file',
+      );
+      expectRefused(await cli(dir, ['apply', 'ops/plan.yaml']), EXIT.usage, fifo, 'not a regular file');
+    } finally {
+      // The clean-up reads every pid file under the work directory: a FIFO would block it.
+      rmSync(fifo);
+    }
+  });
+
   it('resume does not cut a linked journal short: a torn-looking target line stays as it was', async () => {
     const dir = planIn({ broken: { start: 'false' } });
     expect((await cli(dir, ['apply', 'ops/plan.yaml'])).code).toBe(EXIT.failed);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -47,6 +48,15 @@ describe('state files are opened without following links (the guard behind the u
     expect(() => openStateFile(link, how)).toThrow(/is a symbolic link/);
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
   });
+
+  it.each(['read', 'append', 'extend'] as const)(
+    'openStateFile(%s) refuses a FIFO at once, without blocking',
+    (how) => {
+      const fifo = join(tempDir(), 'd.pid');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      expect(() => openStateFile(fifo, how)).toThrow(/is not a regular file/);
+    },
+  );
 
   it('a journal resumed through a link is refused, the target not cut short', () => {
     const dir = tempDir();
