@@ -6,6 +6,12 @@ export const EXIT = {
   failed: 3,
   awaitingApproval: 4,
   locked: 5,
+  /**
+   * Not in the SPEC's table: writing state failed while a run was going on (a full disk, an I/O
+   * error; sysexits EX_IOERR). The run stopped there; its journal holds what was written before
+   * and the run can be continued with --resume once the cause is fixed.
+   */
+  ioError: 74,
   /** Not in the SPEC: restore itself hit a bug (sysexits EX_SOFTWARE). */
   internal: 70,
   sigint: 130,

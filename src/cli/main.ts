@@ -1,4 +1,6 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { StateError } from '../run/state-files.js';
+import { unreachable } from '../util/unreachable.js';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
@@ -121,7 +123,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
         .env('RESTORE_ON_FAILURE'),
     )
     .option('--expect-digest <digest>', 'refuse to run unless the plan has this digest (from `restore plan`)')
-    .option('--state-dir <dir>', 'where logs, pid files and journals go', '.restore')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .addOption(
       new Option('--log-format <format>', 'output format')
         .choices(['pretty', 'json'])
@@ -136,8 +138,9 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     )
     .addHelpText(
       'after',
-      '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error, 3 a service failed,\n' +
-        '4 stopped before a stage that needs approval, 5 plan locked, 130/143 interrupted.',
+      '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error or unusable state dir,\n' +
+        '3 a service failed, 4 stopped before a stage that needs approval, 5 plan locked,\n' +
+        '74 writing state failed during the run (resumable), 130/143 interrupted.',
     )
     .action(async (plan: string, options: import('./commands/apply.js').ApplyOptions) => {
       const { runApply } = await import('./commands/apply.js');
@@ -155,7 +158,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       [],
     )
     .option('--yes', 'do not ask (required when not on a terminal)')
-    .option('--state-dir <dir>', 'where pid files are', '.restore')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .action(async (plan: string, options: import('./commands/down.js').DownOptions) => {
       const { runDown } = await import('./commands/down.js');
       setExit(await runDown(plan, options, io));
@@ -166,7 +169,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .description('state of the latest run of a plan, from its journal')
     .argument('<plan>', 'plan file (YAML)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('--state-dir <dir>', 'where journals are', '.restore')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .action(async (plan: string, options: import('./commands/status.js').StatusOptions) => {
       const { runStatus } = await import('./commands/status.js');
       setExit(await runStatus(plan, options, io));
@@ -182,7 +185,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
         .default('markdown'),
     )
     .option('--run <id>', 'the run to report (default: the latest)')
-    .option('--state-dir <dir>', 'where journals are', '.restore')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .action(async (plan: string, options: import('./commands/report.js').ReportOptions) => {
       const { runReport } = await import('./commands/report.js');
       setExit(await runReport(plan, options, io));
@@ -245,6 +248,10 @@ function wholeNumber(value: string): string {
   return value;
 }
 
+/** Every command that reads or writes state resolves the same default (SPEC section 3). */
+const STATE_DIR_HELP =
+  "where the lock, journals, run logs and pid files are (default: .restore in the plan file's directory, or $RESTORE_STATE_DIR)";
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -261,6 +268,19 @@ function handleError(error: unknown, io: Io): ExitCode {
   if (error instanceof CommandError) {
     io.stderr.write(`restore: ${error.message}\n`);
     return error.exitCode;
+  }
+  if (error instanceof StateError) {
+    // The environment, not the plan nor restore: a state dir that cannot be used up front is
+    // like an unreadable file (2); a write that failed mid-run has its own code (74).
+    io.stderr.write(`restore: ${error.message}\n`);
+    switch (error.kind) {
+      case 'unusable':
+        return EXIT.usage;
+      case 'io':
+        return EXIT.ioError;
+      default:
+        return unreachable(error.kind);
+    }
   }
   const detail =
     error instanceof Error

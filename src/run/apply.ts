@@ -19,6 +19,7 @@ import {
   type ServiceOutcome,
 } from './service-runner.js';
 import { ensurePlanState, newRunId, runJournal, runLog, sshDir } from './state-dir.js';
+import { type StateError, unusable } from './state-files.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -57,6 +58,8 @@ export interface ApplyOutcome {
   journalFile: string;
   durationMs: number;
   services: Record<string, ServiceSummary>;
+  /** A write to the journal or the run log failed (a full disk): the run was stopped there. */
+  stateError?: StateError;
 }
 
 /**
@@ -68,12 +71,26 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   const run = resume?.run ?? newRunId();
   const state = ensurePlanState(request.stateDir, plan.name);
   const redactor = new Redactor(loaded.secretValues);
+  // A state write that fails (a full disk) stops the run as an interruption does: nothing new
+  // starts, and the journal keeps every line written before, so the run can be resumed.
+  const ioFailure = new AbortController();
+  const onWriteFailure = (error: StateError) => {
+    if (!ioFailure.signal.aborted) ioFailure.abort(error);
+  };
+  const signal = AbortSignal.any([request.signal, ioFailure.signal]);
   const journalFile = runJournal(state, run);
-  const journal = resume
-    ? JournalWriter.resume(journalFile, run, redactor)
-    : JournalWriter.create(journalFile, run, redactor);
   const logFile = runLog(state, run);
-  const log = openRunLog(logFile, run);
+  let journal: JournalWriter | undefined;
+  let log: ReturnType<typeof openRunLog>;
+  try {
+    journal = resume
+      ? JournalWriter.resume(journalFile, run, redactor, onWriteFailure)
+      : JournalWriter.create(journalFile, run, redactor, onWriteFailure);
+    log = openRunLog(logFile, run, onWriteFailure);
+  } catch (error) {
+    journal?.close();
+    throw unusable(state.runsDir, error);
+  }
   const bus = new EventBus(
     redactor.active ? (value) => redactor.deep(value) : undefined,
     resume ? timesSeed(resume) : undefined,
@@ -123,7 +140,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     bus,
     planDir: loaded.dir,
     state,
-    signal: request.signal,
+    signal,
     secrets: loaded.secretValues,
     plan: plan.name,
     ...(ssh ? { ssh } : {}),
@@ -137,7 +154,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     const outcome = await runStages(plan, {
       bus,
       concurrency: request.concurrency,
-      signal: request.signal,
+      signal,
       hostCaps,
       restore: (service) => restoreOrReverify(service, context, resume),
       // Approvals given earlier in this run hold.
@@ -145,7 +162,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
         approvedBefore.has(stage.name) || (await approveStage(stage, request.approvals, bus)),
     });
     const services = { ...outcome.services };
-    if (outcome.halted && request.onFailure === 'rollback' && !request.signal.aborted) {
+    if (outcome.halted && request.onFailure === 'rollback' && !signal.aborted) {
       const started = [
         ...(resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
         ...outcome.healthyOrder,
@@ -154,7 +171,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
         services[name] = { ...services[name]!, result: 'rolled-back' };
       }
     }
-    if (outcome.result === 'interrupted') {
+    if (outcome.result === 'interrupted' && request.signal.aborted) {
       bus.emit({
         type: 'run.interrupted',
         signal: request.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT',
@@ -187,6 +204,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       journalFile,
       durationMs: finished.duration_ms,
       services: finished.services,
+      ...(ioFailure.signal.aborted ? { stateError: ioFailure.signal.reason as StateError } : {}),
     };
   } finally {
     for (const stop of unwatch) stop();

@@ -15,11 +15,21 @@ import { planState, servicePid } from './state-dir.js';
 export interface StopResult {
   service: string;
   stage: string;
-  /** `stop-command`: its `stop` ran; `signal`: its daemon's process group was terminated. */
-  action: 'stop-command' | 'signal' | 'none';
+  /**
+   * `stop-command`: its `stop` ran; `signal`: its daemon's process group was terminated;
+   * `not-running`: a daemon with no live process; `left-alone`: a one-shot with no stop command,
+   * which has nothing running to stop.
+   */
+  action: 'stop-command' | 'signal' | 'not-running' | 'left-alone';
   ok: boolean;
   message: string;
 }
+
+const LEFT_ALONE = {
+  action: 'left-alone',
+  ok: true,
+  message: 'left alone: a one-shot command with no stop command has nothing running to stop',
+} as const;
 
 /** Stop commands that say nothing of their own deadline get this long. */
 const STOP_TIMEOUT_MS = 60_000;
@@ -73,12 +83,15 @@ export async function stopService(
       const ok = record.failure === null;
       return { ...base, action: 'stop-command', ok, message: labelled('stop command', record) };
     }
-    if (!service.start?.daemon) {
-      return { ...base, action: 'none', ok: true, message: 'no stop command and no daemon: left as it is' };
-    }
+    if (!service.start?.daemon) return { ...base, ...LEFT_ALONE };
     const names = { plan: loaded.plan.name, service: service.name };
     const stopped = await stopRemoteDaemon(remote, names, DAEMON_GRACE_MS);
-    return { ...base, action: stopped.running ? 'signal' : 'none', ok: stopped.ok, message: stopped.message };
+    return {
+      ...base,
+      action: stopped.running ? 'signal' : 'not-running',
+      ok: stopped.ok,
+      message: stopped.message,
+    };
   }
   const pidFile = servicePid(planState(stateDir, loaded.plan.name), service.name);
   if (service.stop) {
@@ -94,13 +107,16 @@ export async function stopService(
       message: labelled('stop command', record),
     };
   }
+  if (!service.start?.daemon) return { ...base, ...LEFT_ALONE };
   const pid = livePidFrom(pidFile);
   if (pid === undefined) {
     removePidFile(pidFile);
-    const message = service.start?.daemon
-      ? 'not running (no live daemon from its pid file)'
-      : 'no stop command and no daemon: left as it is';
-    return { ...base, action: 'none', ok: true, message };
+    return {
+      ...base,
+      action: 'not-running',
+      ok: true,
+      message: 'not running (no live daemon from its pid file)',
+    };
   }
   await terminateGroup(pid, DAEMON_GRACE_MS);
   removePidFile(pidFile);

@@ -173,6 +173,8 @@ export interface ServiceRolledBack extends ServiceEventBase {
   ok: boolean;
   /** How: "stop command exited with code 0", "stopped daemon pid 123". */
   message: string;
+  /** A one-shot with no stop command: nothing of it runs, so nothing was done (and it is not rolled back). */
+  left_alone?: boolean;
 }
 
 /**

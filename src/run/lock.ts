@@ -1,9 +1,10 @@
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
 import { isAlive } from './executor/process-group.js';
+import { errnoOf, openStateFile, readStateFile, writeAll, writeFileAtomic } from './state-files.js';
 
 /** Who holds a plan's lock: `<state-dir>/<plan>/lock` (SPEC section 4, step 2). */
 export interface LockHolder {
@@ -16,7 +17,7 @@ export interface LockHolder {
 export interface Lock {
   /** A stale lock that was taken over, for the warning. */
   tookOver?: LockHolder;
-  /** Records the run holding the lock, once it has an id. */
+  /** Records the run holding the lock, once it has an id (best effort: never throws). */
   setRun(run: string): void;
   release(): void;
 }
@@ -60,7 +61,7 @@ export function takeLock(root: string): Result<Lock, LockHolder> {
 function isStale(holder: LockHolder, file: string, host: string): boolean {
   if (holder.pid === 0) {
     try {
-      return Date.now() - statSync(file).mtimeMs > 2000;
+      return Date.now() - lstatSync(file).mtimeMs > 2000;
     } catch {
       return false;
     }
@@ -71,30 +72,32 @@ function isStale(holder: LockHolder, file: string, host: string): boolean {
 function tryCreate(file: string, holder: LockHolder): boolean {
   let fd: number;
   try {
-    fd = openSync(file, 'wx', 0o600);
+    fd = openStateFile(file, 'create');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (errnoOf(error) === 'EEXIST') return false;
     throw error;
   }
   try {
-    writeSync(fd, `${JSON.stringify(holder)}\n`);
+    writeAll(fd, `${JSON.stringify(holder)}\n`);
   } finally {
     closeSync(fd);
   }
   return true;
 }
 
+/** The lock's holder; a lock that is a symbolic link is refused (StateError), never followed. */
 export function readHolder(file: string): LockHolder | undefined {
+  const text = readStateFile(file);
+  if (text === undefined) return undefined;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
+    const parsed = JSON.parse(text) as Partial<LockHolder>;
     return {
       pid: Number(parsed.pid),
       host: String(parsed.host),
       started_at: String(parsed.started_at),
       ...(parsed.run ? { run: parsed.run } : {}),
     };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  } catch {
     // A lock being written this instant, or garbage: treat as held by an unknown, live holder.
     return { pid: 0, host: 'unknown (unreadable lock file)', started_at: 'unknown' };
   }
@@ -104,11 +107,14 @@ function lockOf(file: string, holder: LockHolder): Lock {
   let released = false;
   return {
     setRun(run) {
-      const fd = openSync(file, 'w', 0o600);
+      // Replaced whole: a crash mid-write leaves the lock as it was, never empty (which would
+      // read as held by an unknown holder). The run is a courtesy to `status`: were it not
+      // recorded (a full disk), the lock still holds, and the journal's own write fails and
+      // stops the run with its error.
       try {
-        writeSync(fd, `${JSON.stringify({ ...holder, run })}\n`);
-      } finally {
-        closeSync(fd);
+        writeFileAtomic(file, `${JSON.stringify({ ...holder, run })}\n`);
+      } catch {
+        // see above
       }
     },
     release() {

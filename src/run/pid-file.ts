@@ -1,18 +1,38 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, rmSync } from 'node:fs';
 import { groupAlive, isAlive } from './executor/process-group.js';
+import { openStateFile, StateError, writeFileAtomic } from './state-files.js';
+
+/**
+ * Writes a daemon's pid file (0600) by temp file and rename: a crash mid-write leaves no empty
+ * pid file behind (which would read as "no daemon" and get a second copy started), and a link
+ * planted in its place is replaced, not written through.
+ */
+export function writePidFile(pidFile: string, pid: number): void {
+  writeFileAtomic(pidFile, `${pid}\n`);
+}
 
 /**
  * A daemon's pid file, read back. The pid counts only if that process is alive and started no
  * later than the file was written: a pid reused by another program since is never signalled.
+ * A pid file that is a symbolic link is refused (StateError), never read through.
  */
 export function livePidFrom(pidFile: string): number | undefined {
   let pid: number;
   let written: number;
+  let fd: number;
   try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-    written = statSync(pidFile).mtimeMs;
+    fd = openStateFile(pidFile, 'read');
+  } catch (error) {
+    if (error instanceof StateError) throw error;
+    return undefined;
+  }
+  try {
+    pid = Number(readFileSync(fd, 'utf8').trim());
+    written = fstatSync(fd).mtimeMs;
   } catch {
     return undefined;
+  } finally {
+    closeSync(fd);
   }
   if (!Number.isInteger(pid) || pid <= 1 || !(isAlive(pid) || groupAlive(pid))) return undefined;
   const started = processStartTime(pid);

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import pino from 'pino';
 import type { Listener, Timed } from './events.js';
 import { levelOf } from './log-level.js';
+import { ioFailed, openStateFile, type StateError } from './state-files.js';
 
 /**
  * The structured run log (SPEC section 3, "Output"): one pino JSON line per event, output lines
@@ -15,15 +16,25 @@ export interface RunLog {
   close(): Promise<void>;
 }
 
-/** Opens `<state-dir>/<plan>/runs/<run-id>.log` (mode 0600) and logs every event to it. */
-export function openRunLog(file: string, run: string): RunLog {
+/**
+ * Opens `<state-dir>/<plan>/runs/<run-id>.log` (mode 0600, never through a link) and logs every
+ * event to it. A write that fails (a full disk) is reported once to `onFailure`, which stops the
+ * run, and ends the log: nothing more is written, and nothing throws into the run.
+ */
+export function openRunLog(file: string, run: string, onFailure: (error: StateError) => void): RunLog {
+  let failed = false;
+  const fail = (error: unknown) => {
+    if (failed) return;
+    failed = true;
+    onFailure(ioFailed(file, error));
+  };
+  const fd = openStateFile(file, 'append');
   // Written synchronously in 32 KiB blocks: a service printing hundreds of megabytes then slows
   // to the disk's pace instead of piling up in memory (its output is paused upstream meanwhile),
   // and what is buffered reaches the file within half a second.
   const destination = pino.destination({
-    dest: file,
+    dest: fd,
     sync: true,
-    mode: 0o600,
     minLength: 32 * 1024,
     maxWrite: 128 * 1024,
     periodicFlush: 500,
@@ -39,9 +50,11 @@ export function openRunLog(file: string, run: string): RunLog {
     },
     destination,
   );
+  destination.on('error', fail);
   const outputs = new Map<string, pino.Logger>();
   const listener = (event: Timed) => {
     time = event.time;
+    if (failed) return;
     // Output lines are most of a log's volume: one child logger per service and stream holds
     // their fields already serialized, and the line goes in as the message.
     if (event.type === 'service.output') {
@@ -67,10 +80,23 @@ export function openRunLog(file: string, run: string): RunLog {
   return {
     listener,
     async close() {
-      logger.flush();
-      const finished = once(destination, 'finish');
-      destination.end();
-      await finished;
+      if (!failed) {
+        try {
+          logger.flush();
+          const finished = once(destination, 'finish');
+          destination.end();
+          await finished;
+          return;
+        } catch (error) {
+          fail(error);
+        }
+      }
+      // What could not be written is dropped: the file keeps what was.
+      // (SonicBoom's types do not tell of its `destroyed`: one that is has closed already.)
+      if ((destination as unknown as { destroyed?: boolean }).destroyed) return;
+      const closed = once(destination, 'close').catch(fail);
+      destination.destroy();
+      await closed;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { isAbsolute, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { quote } from 'shlex';
 import type { LoadedPlan } from '../../plan/load.js';
@@ -17,11 +17,13 @@ import { SpawnerLauncher } from '../../run/executor/spawner.js';
 import type { RunSnapshot } from '../../run/journal/state.js';
 import { takeLock } from '../../run/lock.js';
 import { findResumable } from '../../run/resume.js';
-import { ensurePlanState } from '../../run/state-dir.js';
+import { ensurePlanState, type StateDirChoice } from '../../run/state-dir.js';
+import { StateError, unusable } from '../../run/state-files.js';
 import { unreachable } from '../../util/unreachable.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { type Io, surviveHangup } from '../io.js';
+import { stateDirFlag, useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -34,7 +36,8 @@ export interface ApplyOptions {
   force?: boolean;
   onFailure: 'halt' | 'rollback';
   expectDigest?: string;
-  stateDir: string;
+  /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
+  stateDir?: string;
   logFormat: 'pretty' | 'json';
   verbose?: boolean;
   approver?: string;
@@ -80,7 +83,8 @@ export async function runApply(
         EXIT.invalid,
       );
     }
-    return await applyLocked({ loaded, plan, spawner, file, options, io, argv, concurrency });
+    const stateDir = useStateDir(options.stateDir, file, io);
+    return await applyLocked({ loaded, plan, spawner, file, options, io, argv, concurrency, stateDir });
   } finally {
     spawner?.close();
   }
@@ -102,16 +106,22 @@ interface ApplyRequest {
   io: Io;
   argv: readonly string[];
   concurrency: number;
+  stateDir: StateDirChoice;
 }
 
 async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
   const { loaded, options, io } = request;
-  const state = ensurePlanState(options.stateDir, loaded.plan.name);
-  const lock = takeLock(state.root);
+  const state = ensurePlanState(request.stateDir.dir, loaded.plan.name);
+  let lock: ReturnType<typeof takeLock>;
+  try {
+    lock = takeLock(state.root);
+  } catch (error) {
+    throw unusable(state.root, error);
+  }
   if (!lock.ok) {
     const h = lock.error;
     throw new CommandError(
-      `plan ${loaded.plan.name} is locked by another apply: pid ${h.pid} on ${h.host}, since ${h.started_at}${h.run ? `, run ${h.run}` : ''} (${relative(io.cwd, state.root)}/lock)`,
+      `plan ${loaded.plan.name} is locked by another apply: pid ${h.pid} on ${h.host}, since ${h.started_at}${h.run ? `, run ${h.run}` : ''} (${join(state.root, 'lock')})`,
       EXIT.locked,
     );
   }
@@ -156,7 +166,7 @@ async function execute(
   resume: RunSnapshot | undefined,
   onRun: (run: string) => void,
 ): Promise<ExitCode> {
-  const { loaded, plan, spawner, file, options, io, argv, concurrency } = request;
+  const { loaded, plan, spawner, file, options, io, argv, concurrency, stateDir } = request;
   const json = options.logFormat === 'json';
   const human = json ? io.stderr : io.stdout;
   const colors = colorsFor(human, io.env);
@@ -195,7 +205,7 @@ async function execute(
     const outcome = await applyPlan({
       loaded,
       plan,
-      stateDir: options.stateDir,
+      stateDir: stateDir.dir,
       concurrency,
       approvals: {
         yes: options.yes === true,
@@ -219,6 +229,14 @@ async function execute(
     io.stderr.write(
       `run ${outcome.run}; journal ${shortPath(outcome.journalFile, io.cwd)}; log ${shortPath(outcome.logFile, io.cwd)}\n`,
     );
+    if (outcome.stateError) {
+      const e = outcome.stateError;
+      throw new StateError(
+        `${e.message}; the run stopped there, and its journal keeps every step recorded before: once that is fixed, continue with: restore apply ${file} --resume${stateDirFlag(stateDir)}`,
+        e.kind,
+        e.path,
+      );
+    }
     switch (outcome.result) {
       case 'succeeded':
         return EXIT.ok;
@@ -227,11 +245,13 @@ async function execute(
       case 'awaiting-approval':
         io.stderr.write(
           `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            `Continue with: restore apply ${quote(file)} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${quote(options.stateDir)}` : ''}\n`,
+            `Continue with: restore apply ${quote(file)} --resume --approve ${outcome.awaiting}${stateDirFlag(stateDir)}\n`,
         );
         return EXIT.awaitingApproval;
       case 'interrupted':
-        io.stderr.write(`restore: interrupted; continue with: restore apply ${quote(file)} --resume\n`);
+        io.stderr.write(
+          `restore: interrupted; continue with: restore apply ${quote(file)} --resume${stateDirFlag(stateDir)}\n`,
+        );
         return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
       default:
         return unreachable(outcome.result);

@@ -1,13 +1,15 @@
-import { readJournal } from '../../run/journal/read.js';
+import { readFileSync } from 'node:fs';
+import { parseJournal } from '../../run/journal/read.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
 
 /** `restore audit verify <journal>`: exit 0 with the line count when the hash chain holds, else 1. */
 export async function runAuditVerify(file: string, io: Io): Promise<ExitCode> {
-  let read: ReturnType<typeof readJournal>;
+  let read: ReturnType<typeof parseJournal>;
   try {
-    read = readJournal(file);
+    // A file the user names: followed if it is a link (state files of a run never are).
+    read = parseJournal(readFileSync(file, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(

@@ -3,17 +3,19 @@ import { parseOnly } from '../../plan/select.js';
 import { colorsFor } from '../../report/style.js';
 import { stopOrder, stopService, withDependents } from '../../run/down.js';
 import { SshHosts } from '../../run/remote/ssh.js';
-import { planState, sshDir } from '../../run/state-dir.js';
+import { checkPlanState, planState, sshDir } from '../../run/state-dir.js';
 import { closest } from '../../util/closest.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface DownOptions {
   only: string[];
   yes?: boolean;
-  stateDir: string;
+  /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
+  stateDir?: string;
 }
 
 /**
@@ -34,6 +36,10 @@ export async function runDown(file: string, options: DownOptions, io: Io): Promi
   }
   const selected = only.length > 0 ? withDependents(plan, only) : new Set(Object.keys(plan.services));
   const order = stopOrder(plan, selected);
+  // Before asking: the state dir it acts on is said, and one that cannot be trusted refuses here.
+  const stateDir = useStateDir(options.stateDir, file, io).dir;
+  const state = planState(stateDir, plan.name);
+  checkPlanState(state, stateDir);
   const names = order.map((s) => s.name).join(', ');
 
   if (!options.yes) {
@@ -50,20 +56,24 @@ export async function runDown(file: string, options: DownOptions, io: Io): Promi
 
   const c = colorsFor(io.stdout, io.env);
   let failures = 0;
-  const ssh =
-    Object.keys(plan.hosts).length > 0
-      ? new SshHosts(plan.hosts, sshDir(planState(options.stateDir, plan.name)))
-      : undefined;
+  let leftAlone = 0;
+  const ssh = Object.keys(plan.hosts).length > 0 ? new SshHosts(plan.hosts, sshDir(state)) : undefined;
   try {
     for (const service of order) {
-      const result = await stopService(service, loaded, options.stateDir, undefined, ssh);
+      const result = await stopService(service, loaded, stateDir, undefined, ssh);
       if (!result.ok) failures += 1;
-      const mark = result.ok ? (result.action === 'none' ? c.dim('-') : c.green('✓')) : c.red('✗');
+      if (result.action === 'left-alone') leftAlone += 1;
+      const quiet = result.action === 'not-running' || result.action === 'left-alone';
+      const mark = result.ok ? (quiet ? c.dim('-') : c.green('✓')) : c.red('✗');
       io.stdout.write(`${mark} ${service.name.padEnd(20)} ${result.message}\n`);
     }
   } finally {
     await ssh?.close();
   }
-  io.stdout.write(`${order.length - failures} of ${order.length} services stopped or not running\n`);
+  const stoppable = order.length - leftAlone;
+  io.stdout.write(
+    `${stoppable - failures} of ${stoppable} services stopped or not running` +
+      `${leftAlone > 0 ? `; ${leftAlone} one-shot${leftAlone === 1 ? '' : 's'} left alone (nothing running to stop)` : ''}\n`,
+  );
   return failures === 0 ? EXIT.ok : EXIT.failed;
 }

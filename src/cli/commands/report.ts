@@ -2,16 +2,18 @@ import { renderReportJunit } from '../../report/report/junit.js';
 import { renderReportMarkdown } from '../../report/report/markdown.js';
 import { outputTails } from '../../report/report/output-tail.js';
 import { loadRun } from '../../run/resume.js';
-import { planState, runLog } from '../../run/state-dir.js';
+import { checkPlanState, planState, runLog } from '../../run/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ReportOptions {
   format: 'markdown' | 'json' | 'junit';
   run?: string;
-  stateDir: string;
+  /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
+  stateDir?: string;
 }
 
 /** `restore report <plan>`: results, timings and a timeline of a run (the latest, or --run). */
@@ -19,8 +21,9 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
   const loaded = await loadOrFail(file, io);
   if (options.run !== undefined && !/^[0-9A-Za-z.-]+$/.test(options.run))
     throw new UsageError(`--run: "${options.run}" is not a run id`);
-  const state = planState(options.stateDir, loaded.plan.name);
-  const run = loadRun(state, options.run);
+  const { dir } = useStateDir(options.stateDir, file, io);
+  const state = planState(dir, loaded.plan.name);
+  const run = checkPlanState(state, dir) ? loadRun(state, options.run) : undefined;
   if (!run) {
     throw new CommandError(
       options.run

@@ -1,21 +1,25 @@
 import { renderStatusText, statusJson } from '../../report/report/status.js';
 import { colorsFor } from '../../report/style.js';
 import { loadRun } from '../../run/resume.js';
-import { planState } from '../../run/state-dir.js';
+import { checkPlanState, planState } from '../../run/state-dir.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface StatusOptions {
   format: 'text' | 'json';
-  stateDir: string;
+  /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
+  stateDir?: string;
 }
 
 /** `restore status <plan>`: the state of the latest run of the plan, from its journal. */
 export async function runStatus(file: string, options: StatusOptions, io: Io): Promise<ExitCode> {
   const loaded = await loadOrFail(file, io);
   const name = loaded.plan.name;
-  const run = loadRun(planState(options.stateDir, name));
+  const { dir } = useStateDir(options.stateDir, file, io);
+  const state = planState(dir, name);
+  const run = checkPlanState(state, dir) ? loadRun(state) : undefined;
   io.stdout.write(
     options.format === 'json'
       ? `${JSON.stringify(statusJson(name, run), null, 2)}\n`

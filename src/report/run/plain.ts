@@ -35,7 +35,7 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
       case 'service.rolled-back':
         line(
           event.time,
-          `${who(event.service)}  ${event.ok ? c.yellow('rolled back') : c.red('rollback failed')}  ${event.message}`,
+          `${who(event.service)}  ${event.left_alone ? c.dim('left alone') : event.ok ? c.yellow('rolled back') : c.red('rollback failed')}  ${event.message}`,
         );
         return;
       case 'stage.started':

@@ -154,6 +154,10 @@ export function createTtyRenderer(
         timer.unref();
         break;
       case 'service.rolled-back':
+        if (event.left_alone) {
+          above(`${c.dim('-')} ${event.service}: left alone (${event.message})`);
+          break;
+        }
         set(event.service, 'rolled-back', event.time);
         above(`${event.ok ? c.yellow('↺') : c.red('✗')} ${event.service}: rolled back (${event.message})`);
         break;

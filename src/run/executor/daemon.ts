@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../plan/command-text.js';
+import { openStateFile } from '../state-files.js';
 import { launcher } from './launch.js';
 import { terminateGroup } from './process-group.js';
 import { checkDirectory, commandEnv, spawnErrorMessage } from './run-command.js';
@@ -75,7 +76,7 @@ export async function spawnDaemon(
   const argv = spec.shell ? ['/bin/sh', '-c', spec.argv[0] ?? ''] : spec.argv;
   let logOffset: number;
   try {
-    const fd = openSync(files.logFile, 'a', 0o600);
+    const fd = openStateFile(files.logFile, 'append');
     try {
       logOffset = fstatSync(fd).size;
     } finally {
@@ -116,7 +117,7 @@ export async function spawnDaemon(
 }
 
 function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? String(error);
+  return (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
 }
 
 /** The last lines a daemon wrote to its log since `fromOffset`, reading at most `maxBytes`. */
@@ -127,7 +128,7 @@ export async function readLogTail(
 ): Promise<string[]> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(logFile, 'r');
+    handle = await open(logFile, constants.O_RDONLY | constants.O_NOFOLLOW);
     const size = (await handle.stat()).size;
     const start = Math.max(fromOffset, size - maxBytes);
     const length = Math.max(0, size - start);

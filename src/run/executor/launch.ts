@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, openSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream } from 'node:fs';
+import { writePidFile } from '../pid-file.js';
 import { Redactor, StreamRedactor } from '../redact.js';
+import { openStateFile } from '../state-files.js';
 import type { Stream } from './types.js';
 
 /**
@@ -166,33 +168,43 @@ async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles):
   const { logFile, pidFile, redact } = files;
   const relay = redact.length > 0;
   let child: ReturnType<typeof spawn>;
+  let logFd: number;
   try {
-    const fd = openSync(logFile, 'a', 0o600);
-    try {
-      // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
-      // whoever started it has gone. Only output that must be redacted goes through pipes.
-      child = spawn(request.file, request.args, {
-        cwd: request.cwd,
-        env: request.env,
-        detached: true,
-        stdio: relay ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
+    // Never through a link: a log planted as a link to another file would have it appended to.
+    logFd = openStateFile(logFile, 'append');
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     return { ok: false, code: e.code, message: e.message };
   }
+  try {
+    // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
+    // whoever started it has gone. Only output that must be redacted goes through pipes.
+    child = spawn(request.file, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: relay ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
+    });
+  } catch (error) {
+    closeSync(logFd);
+    const e = error as NodeJS.ErrnoException;
+    return { ok: false, code: e.code, message: e.message };
+  }
+  // The relay writes to the same descriptor: the file is opened once, as checked.
+  if (!relay) closeSync(logFd);
+  const dropLog = () => {
+    if (relay) closeSync(logFd);
+  };
   // The pid is on disk before anything else happens: were restore killed right now, a resumed
   // run finds (and adopts) this daemon instead of starting a second one next to it.
   if (child.pid !== undefined) {
     try {
-      writeFileSync(pidFile, `${child.pid}\n`, { mode: 0o600 });
+      writePidFile(pidFile, child.pid);
     } catch (error) {
       // A daemon that nothing could find again to stop must not be left running.
       process.kill(-child.pid, 'SIGKILL');
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      dropLog();
       return { ok: false, code: PID_FILE_ERROR, message: `cannot write pid file ${pidFile}: ${code}` };
     }
   }
@@ -200,9 +212,11 @@ async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles):
     child.once('spawn', () => resolve(undefined));
     child.once('error', (e: NodeJS.ErrnoException) => resolve(e));
   });
-  if (error || child.pid === undefined)
+  if (error || child.pid === undefined) {
+    dropLog();
     return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
-  if (relay) relayOutput(child, logFile, redact);
+  }
+  if (relay) relayOutput(child, logFd, redact);
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
   });
@@ -218,8 +232,11 @@ const relaysDone: (() => void)[] = [];
  * relay lives in the spawner helper, which stays up after restore exits for as long as a daemon
  * it relays for keeps its output open.
  */
-function relayOutput(child: ReturnType<typeof spawn>, logFile: string, redact: readonly string[]): void {
-  const file = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
+function relayOutput(child: ReturnType<typeof spawn>, logFd: number, redact: readonly string[]): void {
+  const file = createWriteStream('', { fd: logFd });
+  // A full disk must not bring the helper down, and with it the relays of every other daemon:
+  // output that cannot be written is lost, and the daemon goes on.
+  file.on('error', () => {});
   const redactor = new Redactor(redact);
   relays += 1;
   let open = 2;

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
+import { openStateFile } from '../state-files.js';
 import { chainHash, GENESIS, type JournalLine, unsealLine } from './format.js';
 
 export interface JournalRead {
@@ -12,11 +13,23 @@ export interface JournalRead {
 }
 
 /**
- * Reads a journal and checks its hash chain. A last line without a newline, or one that does not
- * parse, is a torn write from a crash: tolerated and reported, not an error.
+ * Reads a journal of the state dir and checks its hash chain. A journal that is a symbolic link
+ * is refused (StateError), never read through (nor, on resume, cut short through).
  */
 export function readJournal(file: string): JournalRead {
-  const text = readFileSync(file, 'utf8');
+  const fd = openStateFile(file, 'read');
+  try {
+    return parseJournal(readFileSync(fd, 'utf8'));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Checks a journal's text and its hash chain. A last line without a newline, or one that does not
+ * parse, is a torn write from a crash: tolerated and reported, not an error.
+ */
+export function parseJournal(text: string): JournalRead {
   const parts = text.split('\n');
   const endsClean = parts.at(-1) === '';
   if (endsClean) parts.pop();

@@ -154,6 +154,9 @@ export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
         break;
       }
       case 'service.rolled-back':
+        // A one-shot left alone was not rolled back, nor was a service whose stop failed.
+        if (f.ok === false || f.left_alone === true) break;
+        // Its timeline keeps the span in which it became healthy.
         service(f.service, f.stage).result = 'rolled-back';
         break;
       case 'run.awaiting-approval':
