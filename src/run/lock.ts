@@ -1,6 +1,7 @@
-import { closeSync, lstatSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, lstatSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
 import { isAlive } from './executor/process-group.js';
@@ -69,7 +70,36 @@ function isStale(holder: LockHolder, file: string, host: string): boolean {
   return holder.host === host && !isAlive(holder.pid);
 }
 
+/**
+ * Creates the lock whole or not at all: its content goes to a temp file first, which is then
+ * hard-linked to `lock` (link(2) fails if `lock` exists, link or not). A restore killed at any
+ * moment leaves no lock, or a complete one: never an empty lock that the next apply would have
+ * to wait out as "being written". Where hard links are not supported, O_EXCL and a write.
+ */
 function tryCreate(file: string, holder: LockHolder): boolean {
+  const content = `${JSON.stringify(holder)}\n`;
+  const temp = join(dirname(file), `.lock.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fd = openStateFile(temp, 'create');
+  try {
+    try {
+      writeAll(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temp, file);
+    return true;
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'EEXIST') return false;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+      return createExclusive(file, content);
+    throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+function createExclusive(file: string, content: string): boolean {
   let fd: number;
   try {
     fd = openStateFile(file, 'create');
@@ -78,7 +108,7 @@ function tryCreate(file: string, holder: LockHolder): boolean {
     throw error;
   }
   try {
-    writeAll(fd, `${JSON.stringify(holder)}\n`);
+    writeAll(fd, content);
   } finally {
     closeSync(fd);
   }

@@ -152,6 +152,30 @@ describe('whole small files are replaced by rename, never truncated in place', (
   });
 });
 
+describe('the lock appears whole or not at all', () => {
+  it('is linked into place from a complete file: never empty, no temp file left, a second taker refused', () => {
+    const dir = tempDir();
+    const lock = takeLock(dir);
+    if (!lock.ok) throw new Error('not taken');
+    // Linked from a temp file already complete before the link: one name, whole content.
+    expect(statSync(join(dir, 'lock')).nlink).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(readdirSync(dir)).toEqual(['lock']);
+    const second = takeLock(dir);
+    expect(second.ok).toBe(false);
+    expect(readdirSync(dir)).toEqual(['lock']);
+    lock.value.release();
+  });
+
+  it('a dangling link planted as the lock is not created through', () => {
+    const dir = tempDir();
+    const target = join(dir, 'elsewhere');
+    symlinkSync(target, join(dir, 'lock'));
+    expect(() => takeLock(dir)).toThrow(StateError);
+    expect(() => statSync(target)).toThrow();
+  });
+});
+
 describe('the state dir must be yours and writable by no one else', () => {
   it.each([
     [0o770, 'writable by its group (mode 770)'],
