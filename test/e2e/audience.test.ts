@@ -163,4 +163,28 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
     expect(lines.find((line) => line.event === 'run.finished')?.result).toBe('awaiting-approval');
     expect(lines.some((line) => line.event === 'stage.approved')).toBe(false);
   });
+
+  it('SIGHUP while down stops services: it goes on stopping them all', async () => {
+    const dir = workDir();
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'audience',
+        services: {
+          a: { start: 'true', stop: "sh -c 'sleep 0.5; echo a > stopped-a'" },
+          b: { start: 'true', stop: "sh -c 'sleep 0.5; echo b > stopped-b'", depends_on: ['a'] },
+        },
+      }),
+    );
+    const { child, done } = spawnCli(['down', 'plan.yaml', '--yes', '--state-dir', 'state'], { cwd: dir });
+    await whenOutput(child, 'state dir', 'stderr');
+    child.kill('SIGHUP');
+    const result = await done;
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(EXIT.ok);
+    expect(existsSync(join(dir, 'stopped-a'))).toBe(true);
+    expect(existsSync(join(dir, 'stopped-b'))).toBe(true);
+  });
 });

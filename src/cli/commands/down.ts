@@ -7,7 +7,7 @@ import { checkPlanState, planState, sshDir } from '../../run/state-dir.js';
 import { closest } from '../../util/closest.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { Io } from '../io.js';
+import { type Io, surviveHangup } from '../io.js';
 import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
@@ -23,6 +23,17 @@ export interface DownOptions {
  * hand. Asks on a terminal; elsewhere it needs --yes. Exit 0 when every stop succeeded, 3 if not.
  */
 export async function runDown(file: string, options: DownOptions, io: Io): Promise<ExitCode> {
+  // A hang-up answers the question no; once services are being stopped, it stops the output to
+  // the terminal, not the stopping half-way.
+  const hangup = surviveHangup(io);
+  try {
+    return await down(file, options, io, hangup.signal);
+  } finally {
+    hangup.dispose();
+  }
+}
+
+async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSignal): Promise<ExitCode> {
   const loaded = await loadOrFail(file, io);
   const plan = loaded.plan;
   const only = parseOnly(options.only);
@@ -49,8 +60,14 @@ export async function runDown(file: string, options: DownOptions, io: Io): Promi
       );
     }
     const rl = createInterface({ input: io.stdin, output: process.stderr });
-    const answer = await rl.question(`Stop ${order.length} service(s) of ${plan.name} (${names})? [y/N] `);
-    rl.close();
+    // A terminal that hangs up at the question answers no (its setRawMode EIO is no crash).
+    rl.on('error', () => {});
+    const answer = await rl
+      .question(`Stop ${order.length} service(s) of ${plan.name} (${names})? [y/N] `, {
+        signal: hungUp,
+      })
+      .catch(() => '')
+      .finally(() => rl.close());
     if (!/^y(es)?$/i.test(answer.trim())) throw new CommandError('nothing was stopped', EXIT.usage);
   }
 
