@@ -102,6 +102,19 @@ describe('SPEC 3 restore validate', () => {
     expect(result.stdout).toContain('unknown-dependency');
   });
 
+  it('a transposed-letter typo of a key gets a did-you-mean hint', async () => {
+    const dir = tempDir();
+    writeFile(
+      dir,
+      'typo.yaml',
+      'version: 1\nname: shop\nservices:\n  db:\n    start: x\n    hsot: a\n    stpo: y\n',
+    );
+    const result = await runCli(['validate', 'typo.yaml'], { cwd: dir });
+    expect(result.code).toBe(EXIT.invalid);
+    expect(result.stdout).toContain('unknown key "hsot" (did you mean "host"?)');
+    expect(result.stdout).toContain('unknown key "stpo" (did you mean "stop"?)');
+  });
+
   // Opening a FIFO blocks until a writer comes: it must be refused from its stat, unopened.
   it.each([
     ['validate', []],
