@@ -1,5 +1,5 @@
-import { CORE_SCHEMA, load } from 'js-yaml';
-import { type Document, LineCounter, parseDocument, visit } from 'yaml';
+import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
+import { type Document, isNode, LineCounter, parseDocument, visit } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 /** Aliases may expand to at most this many nodes; beyond it the file is an alias bomb. */
@@ -35,6 +35,8 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     uniqueKeys: true,
     merge: true,
     strict: true,
+    // `!!binary`, `!!set` and other YAML 1.1 tags stay unresolved strings, refused as unknown tags.
+    resolveKnownTags: false,
   });
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number) => ({ file, ...positionOf(lines, offset), severity: 'error' as const });
@@ -99,7 +101,11 @@ export function parseYaml(file: string, text: string): ParsedYaml {
       }
     }
   }
-  if (diagnostics.length > 0) return { file, doc, lines, data: undefined, diagnostics };
+  // A duplicate key leaves a well-formed document (the later value wins): the rest of the file is
+  // still checked, so that the duplicate is reported alongside every other problem.
+  if (diagnostics.some((d) => d.code !== 'duplicate-key'))
+    return { file, doc, lines, data: undefined, diagnostics };
+  diagnostics.push(...unknownTags(doc, source, at));
 
   let data: unknown;
   try {
@@ -118,6 +124,45 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     return { file, doc, lines, data: undefined, diagnostics };
   }
   return { file, doc, lines, data, diagnostics };
+}
+
+/** The core schema's tags; any other (`!!python/object`, `!!js/function`, `!!binary`, `!foo`) is refused. */
+const KNOWN_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/** A diagnostic for each node with a tag outside the YAML 1.2 core schema. */
+function unknownTags(
+  doc: Document.Parsed,
+  source: string,
+  at: (offset: number) => Omit<Diagnostic, 'code' | 'message'>,
+): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || node.tag === undefined || KNOWN_TAGS.has(node.tag)) return;
+    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, '!!');
+    found.push({
+      ...at(tagOffset(source, node.range?.[0] ?? 0)),
+      code: 'unknown-tag',
+      message: `unknown YAML tag ${shown}; a plan holds plain strings, numbers, booleans, lists and maps`,
+      hint: 'remove the tag (quote the value if it must stay a string)',
+    });
+  });
+  return found;
+}
+
+/** Where the tag of a node starts: the node's range begins after its tag (and anchor), so step back. */
+function tagOffset(source: string, start: number): number {
+  let end = start;
+  for (let tokens = 0; tokens < 3; tokens++) {
+    while (end > 0 && /\s/.test(source[end - 1]!)) end--;
+    let begin = end;
+    while (begin > 0 && !/\s/.test(source[begin - 1]!)) begin--;
+    if (source[begin] === '!') return begin;
+    if (source[begin] !== '&') break;
+    end = begin;
+  }
+  return start;
 }
 
 function firstLine(message: string): string {
@@ -141,20 +186,72 @@ function firstAliasOffset(doc: Document.Parsed): number {
   return offset;
 }
 
-// Anchors, aliases, merge keys and tags: anything where two parsers could disagree or that needs
-// the alias budget goes through the full parser.
-const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s\]},]|<</m;
+// Anchors, aliases, merge keys, tags and explicit keys: anything that needs the alias budget or
+// that only the full parser checks goes through it. So do null keys (`~:`, `null:`), which the
+// two parsers turn into different strings ("" and "null").
+const NEEDS_FULL_PARSER =
+  /(^|[\s[{,:-])[&*!][^\s\]},]|<<|^\s*\?(\s|$)|(^|[\s[{,?-])(~|[Nn]ull|NULL)[ \t]*:(\s|$)/m;
 
 /**
- * The plain data of a plan in about a tenth of the time of `parseYaml` (js-yaml, YAML 1.2 core
- * schema, duplicate keys refused), or undefined when the file needs the full parser: it has YAML
- * errors, anchors, aliases, merge keys or tags. Only used to accept a valid plan quickly; every
- * diagnostic comes from `parseYaml`, which knows where each node is.
+ * The YAML 1.2 core schema exactly as `yaml` resolves plain scalars (its regular expressions and
+ * conversions), so that both parsers give every plan the same data. js-yaml's own CORE_SCHEMA is
+ * wider: `0b11`, `-0x1F`, `+0o7` and `+.5` are numbers there and strings in YAML 1.2; a plan's
+ * verdict must not depend on which parser read it (issue 10). Plain scalars only: a quoted one is
+ * always a string, and any tag sends the file to the full parser.
  */
-export function parseYamlFast(text: string): unknown {
-  if (NEEDS_FULL_PARSER.test(text) || NOT_TEXT.test(text)) return undefined;
+const scalar = (tag: string, construct: (text: string) => unknown) =>
+  new Type(`tag:yaml.org,2002:${tag}`, {
+    kind: 'scalar',
+    resolve: (text: string | null) => text !== null && construct(text) !== NOT_THIS,
+    construct: (text: string | null) => construct(text ?? ''),
+  });
+const NOT_THIS = Symbol('not this type');
+
+/** js-yaml keeps one implicit type per tag, so each tag tries `yaml`'s expressions in turn. */
+export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
+  implicit: [
+    // `<<` as `yaml` reads it with `merge: true` (js-yaml merges keys of this tag).
+    new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (text: string | null) => text === '<<' }),
+    scalar('null', (text) => (/^(?:~|[Nn]ull|NULL)?$/.test(text) ? null : NOT_THIS)),
+    scalar('bool', (text) =>
+      /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(text) ? text[0] === 't' || text[0] === 'T' : NOT_THIS,
+    ),
+    scalar('int', (text) =>
+      /^0o[0-7]+$/.test(text)
+        ? Number.parseInt(text.slice(2), 8)
+        : /^[-+]?[0-9]+$/.test(text)
+          ? Number.parseInt(text, 10)
+          : /^0x[0-9a-fA-F]+$/.test(text)
+            ? Number.parseInt(text.slice(2), 16)
+            : NOT_THIS,
+    ),
+    scalar('float', (text) =>
+      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(text)
+        ? text.slice(-3).toLowerCase() === 'nan'
+          ? Number.NaN
+          : text[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY
+        : /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(text) ||
+            /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(text)
+          ? Number.parseFloat(text)
+          : NOT_THIS,
+    ),
+  ],
+});
+
+/**
+ * The plain data of a plan in about a tenth of the time of `parseYaml` (js-yaml with the YAML 1.2
+ * core schema of `yaml`, duplicate keys refused), or undefined when the file needs the full
+ * parser: it has YAML errors, anchors, aliases, merge keys, tags or explicit keys. Only used to
+ * accept a valid plan quickly; every diagnostic comes from `parseYaml`, which knows where each
+ * node is.
+ */
+export function parseYamlFast(text: string, { always = false }: { always?: boolean } = {}): unknown {
+  // `always` (tests only): read anchors, aliases and merge keys too, to compare both parsers on them.
+  if ((!always && NEEDS_FULL_PARSER.test(text)) || NOT_TEXT.test(text)) return undefined;
   try {
-    return load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { schema: CORE_SCHEMA, json: false });
+    return load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { schema: YAML_12_CORE, json: false });
   } catch {
     return undefined;
   }
