@@ -264,16 +264,25 @@ const mutation: fc.Arbitrary<(text: string) => string> = fc.oneof(
     }),
   fc.nat().map((at) => (text: string) => text.slice(0, at % (text.length + 1))),
   // Deep nesting, in flow and block style.
-  fc.tuple(fc.nat(), fc.integer({ min: 10, max: 3000 }), fc.boolean()).map(
-    ([at, depth, flowStyle]) =>
-      (text: string) =>
-        editLines(text, at, (lines, i) => {
-          const nested = flowStyle
-            ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
-            : `\n${Array.from({ length: Math.min(depth, 300) }, (_, d) => `${'  '.repeat(d + 3)}k${d}:`).join('\n')} x`;
-          lines[i] = lines[i]!.replace(/:\s.*$|:$/, `: ${nested}`);
-        }),
-  ),
+  fc
+    .tuple(
+      fc.nat(),
+      fc.oneof(
+        { weight: 5, arbitrary: fc.integer({ min: 10, max: 100 }) },
+        fc.integer({ min: 100, max: 3000 }),
+      ),
+      fc.boolean(),
+    )
+    .map(
+      ([at, depth, flowStyle]) =>
+        (text: string) =>
+          editLines(text, at, (lines, i) => {
+            const nested = flowStyle
+              ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+              : `\n${Array.from({ length: Math.min(depth, 300) }, (_, d) => `${'  '.repeat(d + 3)}k${d}:`).join('\n')} x`;
+            lines[i] = lines[i]!.replace(/:\s.*$|:$/, `: ${nested}`);
+          }),
+    ),
   // Anchor a service and alias it elsewhere, or merge it.
   fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => (text: string) => {
     const lines = text.split('\n');

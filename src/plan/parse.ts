@@ -1,9 +1,16 @@
 import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
-import { type Document, isNode, LineCounter, parseDocument, visit } from 'yaml';
+import { type Document, isCollection, isNode, isPair, LineCounter, parseDocument, visit } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 /** Aliases may expand to at most this many nodes; beyond it the file is an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * Lists and maps may nest this deep. A plan needs about eight levels; far deeper data (which the
+ * YAML parsers read up to some hundreds of levels) would only give each later check its chance to
+ * exhaust the stack.
+ */
+export const MAX_DEPTH = 64;
 
 /** A plan file parsed as YAML: its document (with source ranges), plain data, and YAML-level problems. */
 export interface ParsedYaml {
@@ -74,6 +81,14 @@ export function parseYaml(file: string, text: string): ParsedYaml {
           hint: 'replace the tab with spaces',
         });
         break;
+      case 'RESOURCE_EXHAUSTION':
+        diagnostics.push({
+          ...at(error.pos[0]),
+          code: 'yaml-syntax',
+          message: 'the YAML nests too deeply to be read (brackets or indentation hundreds of levels deep)',
+          hint: `a plan nests a few levels; look for runaway "[" or "{"`,
+        });
+        break;
       case 'MULTIPLE_DOCS':
         diagnostics.push({
           ...at(error.pos[0]),
@@ -101,6 +116,13 @@ export function parseYaml(file: string, text: string): ParsedYaml {
       }
     }
   }
+  // yaml may report one unclosed bracket once per level of nesting: each problem is shown once.
+  const seen = new Set<string>();
+  const unique = diagnostics.filter((d) => {
+    const key = `${d.line}:${d.column}:${d.code}:${d.message}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+  diagnostics.splice(0, diagnostics.length, ...unique);
   // A duplicate key leaves a well-formed document (the later value wins): the rest of the file is
   // still checked, so that the duplicate is reported alongside every other problem.
   if (diagnostics.some((d) => d.code !== 'duplicate-key'))
@@ -121,6 +143,15 @@ export function parseYaml(file: string, text: string): ParsedYaml {
       return { file, doc, lines, data: undefined, diagnostics };
     }
     diagnostics.push({ ...at(0), code: 'yaml-syntax', message: firstLine(String((error as Error).message)) });
+    return { file, doc, lines, data: undefined, diagnostics };
+  }
+  if (depthOver(data, MAX_DEPTH)) {
+    diagnostics.push({
+      ...at(offsetAtDepth(doc, MAX_DEPTH)),
+      code: 'yaml-syntax',
+      message: `the YAML nests more than ${MAX_DEPTH} levels deep; a plan nests a few`,
+      hint: `look for runaway "[" or "{"`,
+    });
     return { file, doc, lines, data: undefined, diagnostics };
   }
   return { file, doc, lines, data, diagnostics };
@@ -163,6 +194,33 @@ function tagOffset(source: string, start: number): number {
     end = begin;
   }
   return start;
+}
+
+/** Whether lists and maps nest deeper than `limit`, found without recursion. */
+export function depthOver(data: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[data, 0]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
+    if (depth >= limit) return true;
+    // Aliases share objects: each is walked once (at the depth first found, a bound good enough).
+    seen.add(value);
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Where the first collection nested `depth` levels deep starts, found without recursion. */
+function offsetAtDepth(doc: Document.Parsed, depth: number): number {
+  const stack: [unknown, number][] = [[doc.contents, 0]];
+  while (stack.length > 0) {
+    const [node, level] = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (level >= depth) return node.range?.[0] ?? 0;
+    for (const item of node.items) stack.push([isPair(item) ? item.value : item, level + 1]);
+  }
+  return 0;
 }
 
 function firstLine(message: string): string {
@@ -251,7 +309,11 @@ export function parseYamlFast(text: string, { always = false }: { always?: boole
   // `always` (tests only): read anchors, aliases and merge keys too, to compare both parsers on them.
   if ((!always && NEEDS_FULL_PARSER.test(text)) || NOT_TEXT.test(text)) return undefined;
   try {
-    return load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { schema: YAML_12_CORE, json: false });
+    const data = load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
+      schema: YAML_12_CORE,
+      json: false,
+    });
+    return depthOver(data, MAX_DEPTH) ? undefined : data;
   } catch {
     return undefined;
   }

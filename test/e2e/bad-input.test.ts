@@ -88,6 +88,61 @@ describe('Bad input: a clear diagnostic and the SPEC exit code, never a stack tr
     expect(result.code).toBe(EXIT.ok);
   });
 
+  it.each([
+    [
+      '10,000 nested flow sequences',
+      `${'['.repeat(10_000)}x${']'.repeat(10_000)}`,
+      'nests too deeply to be read',
+    ],
+    [
+      '10,000 nested flow maps',
+      `${'{a: '.repeat(10_000)}x${'}'.repeat(10_000)}`,
+      'nests too deeply to be read',
+    ],
+    ['300 nested flow sequences', `${'['.repeat(300)}x${']'.repeat(300)}`, 'nests more than 64 levels deep'],
+  ])('%s: one clear yaml-syntax diagnostic, no stack trace', async (_label, nested, message) => {
+    const { result, diagnostics } = await validateJson(
+      'deep.yaml',
+      `version: 1\nname: a\nservices:\n  a:\n    start: x\n    env: ${nested}\n`,
+    );
+    expect(result.code).toBe(EXIT.invalid);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({ code: 'yaml-syntax', line: 6 });
+    expect(diagnostics[0]!.message).toContain(message);
+    expect(diagnostics[0]!.message).not.toMatch(/call stack/i);
+  });
+
+  it('an unclosed bracket nested 10,000 deep is reported once, not once per level', async () => {
+    const { result, diagnostics } = await validateJson(
+      'open.yaml',
+      `version: 1\nname: a\nservices:\n  a:\n    start: ${'['.repeat(10_000)}\n`,
+    );
+    expect(result.code).toBe(EXIT.invalid);
+    const keys = diagnostics.map((d) => `${d.line}:${d.column}:${d.message}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('a 10 MiB single line is read in seconds, not minutes (valid plan, one huge command)', async () => {
+    const dir = tempDir();
+    const head = 'version: 1\nname: a\nservices:\n  a:\n    start: ';
+    writeFile(dir, 'long.yaml', `${head}${'y'.repeat(10 * 1024 * 1024 - head.length - 1)}\n`);
+    const started = performance.now();
+    const result = await runCli(['validate', 'long.yaml'], { cwd: dir, timeoutMs: 20_000 });
+    expect(result.code).toBe(EXIT.ok);
+    // It took 11-13 s on a loaded 2-core machine when commands were split one character at a time.
+    expect(performance.now() - started).toBeLessThan(8000);
+  });
+
+  it('an alias bomb inside a quoted value is only text: the plan is valid', async () => {
+    const lines = 'a: &a [lol]\\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\\n'.repeat(200);
+    const { result, diagnostics } = await validateJson(
+      'quoted.yaml',
+      `version: 1\nname: a\nservices: {a: {start: "echo ${lines}"}}\n`,
+    );
+    expect(diagnostics).toEqual([]);
+    expect(result.code).toBe(EXIT.ok);
+  });
+
   it('a directory passed as the plan is a usage error', async () => {
     const result = await runCli(['plan', tempDir()]);
     expect(result.code).toBe(EXIT.usage);
