@@ -81,7 +81,8 @@ function judge(
   elapsedMs: number,
 ): { kind: FindingKind; detail: string }[] {
   const found: { kind: FindingKind; detail: string }[] = [];
-  if (/internal error|\n {4}at |^\s+at .+:\d+:\d+/m.test(stderr)) {
+  // A Node warning ("(node:123) Warning: ...") is a crash's cousin: output outside any format.
+  if (/internal error|\n {4}at |^\s+at .+:\d+:\d+|\(node:\d+\) \w*Warning/m.test(stderr)) {
     found.push({ kind: 'stack-trace', detail: stderr.slice(0, 2000) });
   }
   if (elapsedMs > HANG_MS) found.push({ kind: 'hang', detail: `${Math.round(elapsedMs)} ms` });

@@ -44,6 +44,9 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     strict: true,
     // `!!binary`, `!!set` and other YAML 1.1 tags stay unresolved strings, refused as unknown tags.
     resolveKnownTags: false,
+    // yaml would print a Node warning (stderr, outside any format) for a list or map used as a
+    // key; such a key is reported by the checks like any other unknown name.
+    logLevel: 'error',
   });
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number) => ({ file, ...positionOf(lines, offset), severity: 'error' as const });

@@ -1,7 +1,8 @@
 import { closeSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { describeFindings, findingCount, fuzzCli } from '../../bench/fuzz-run.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli } from '../helpers/cli.js';
+import { BIN, hasStackTrace, runCli } from '../helpers/cli.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 const tempDir = useTempDir();
@@ -143,6 +144,15 @@ describe('Bad input: a clear diagnostic and the SPEC exit code, never a stack tr
     expect(result.code).toBe(EXIT.ok);
   });
 
+  it('a list used as a key is an unknown key, without a Node warning on stderr', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'key.yaml', 'version: 1\nname: a\nservices:\n  a:\n    start: x\n    ? [a, b]\n    : 1\n');
+    const result = await runCli(['validate', 'key.yaml'], { cwd: dir });
+    expect(result.code).toBe(EXIT.invalid);
+    expect(result.stdout).toContain('unknown key "[ a, b ]"');
+    expect(result.stderr).not.toMatch(/Warning/);
+  });
+
   it('a directory passed as the plan is a usage error', async () => {
     const result = await runCli(['plan', tempDir()]);
     expect(result.code).toBe(EXIT.usage);
@@ -162,4 +172,13 @@ describe('Bad input: a clear diagnostic and the SPEC exit code, never a stack tr
     expect(result.stdout.trim()).toBe('exit=0');
     expect(hasStackTrace(result.stderr)).toBe(false);
   });
+});
+
+describe('fuzzing: generated and mutated plans through the real CLI (a seeded share)', () => {
+  it('40 runs of validate and plan, text and json: no stack trace, exit 0/1/2, no hang, JSON only', async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 20_261_201);
+    const figures = await fuzzCli({ seed, runs: 40, dir: tempDir(), node: process.execPath, bin: BIN });
+    expect(findingCount(figures), `seed ${seed}\n${describeFindings(figures)}`).toBe(0);
+    expect(figures.runs).toBe(40);
+  }, 180_000);
 });
