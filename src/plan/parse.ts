@@ -201,15 +201,24 @@ function tagOffset(source: string, start: number): number {
 
 /** Whether lists and maps nest deeper than `limit`, found without recursion. */
 export function depthOver(data: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[data, 0]];
+  const values: unknown[] = [data];
+  const depths: number[] = [0];
+  // Aliases share objects: each is walked once (at the depth first found, a bound good enough).
   const seen = new Set<object>();
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    if (value === null || typeof value !== 'object') continue;
     if (depth >= limit) return true;
-    // Aliases share objects: each is walked once (at the depth first found, a bound good enough).
+    if (seen.has(value)) continue;
     seen.add(value);
-    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
   return false;
 }
@@ -260,43 +269,38 @@ const NEEDS_FULL_PARSER =
  * verdict must not depend on which parser read it (issue 10). Plain scalars only: a quoted one is
  * always a string, and any tag sends the file to the full parser.
  */
-const scalar = (tag: string, construct: (text: string) => unknown) =>
+const scalar = (tag: string, test: RegExp, construct: (text: string) => unknown) =>
   new Type(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
-    resolve: (text: string | null) => text !== null && construct(text) !== NOT_THIS,
+    resolve: (text: string | null) => text !== null && test.test(text),
     construct: (text: string | null) => construct(text ?? ''),
   });
-const NOT_THIS = Symbol('not this type');
 
-/** js-yaml keeps one implicit type per tag, so each tag tries `yaml`'s expressions in turn. */
+/** js-yaml keeps one implicit type per tag, so each tag's expressions are joined into one. */
 export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
   implicit: [
     // `<<` as `yaml` reads it with `merge: true` (js-yaml merges keys of this tag).
     new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (text: string | null) => text === '<<' }),
-    scalar('null', (text) => (/^(?:~|[Nn]ull|NULL)?$/.test(text) ? null : NOT_THIS)),
-    scalar('bool', (text) =>
-      /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(text) ? text[0] === 't' || text[0] === 'T' : NOT_THIS,
-    ),
-    scalar('int', (text) =>
-      /^0o[0-7]+$/.test(text)
+    scalar('null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
+    scalar('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'),
+    scalar('int', /^(?:0o[0-7]+|[-+]?[0-9]+|0x[0-9a-fA-F]+)$/, (text) =>
+      text[1] === 'o'
         ? Number.parseInt(text.slice(2), 8)
-        : /^[-+]?[0-9]+$/.test(text)
-          ? Number.parseInt(text, 10)
-          : /^0x[0-9a-fA-F]+$/.test(text)
-            ? Number.parseInt(text.slice(2), 16)
-            : NOT_THIS,
+        : text[1] === 'x'
+          ? Number.parseInt(text.slice(2), 16)
+          : Number.parseInt(text, 10),
     ),
-    scalar('float', (text) =>
-      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(text)
-        ? text.slice(-3).toLowerCase() === 'nan'
+    scalar(
+      'float',
+      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
+      (text) =>
+        text.endsWith('nan') || text.endsWith('NaN') || text.endsWith('NAN')
           ? Number.NaN
-          : text[0] === '-'
-            ? Number.NEGATIVE_INFINITY
-            : Number.POSITIVE_INFINITY
-        : /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(text) ||
-            /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(text)
-          ? Number.parseFloat(text)
-          : NOT_THIS,
+          : /inf$/i.test(text)
+            ? text[0] === '-'
+              ? Number.NEGATIVE_INFINITY
+              : Number.POSITIVE_INFINITY
+            : Number.parseFloat(text),
     ),
   ],
 });
