@@ -256,11 +256,20 @@ function firstAliasOffset(doc: Document.Parsed): number {
   return offset;
 }
 
-// Anchors, aliases, merge keys, tags and explicit keys: anything that needs the alias budget or
-// that only the full parser checks goes through it. So do null keys (`~:`, `null:`), which the
-// two parsers turn into different strings ("" and "null").
-const NEEDS_FULL_PARSER =
-  /(^|[\s[{,:-])[&*!][^\s\]},]|<<|^\s*\?(\s|$)|(^|[\s[{,?-])(~|[Nn]ull|NULL)[ \t]*:(\s|$)/m;
+// Anchors, aliases, merge keys and tags need the alias budget or the tag check of the full parser.
+const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s\]},]|<</m;
+
+// Where the two parsers would read a file differently, it goes to the full parser too (a plan's
+// verdict must not depend on the parser): explicit keys; null keys (`~:`, `null:`), which they
+// turn into different strings ("" and "null"); and what js-yaml accepts but yaml refuses: a `#`
+// right after a closing bracket or quote, a lone CR as line end, flow collections over several
+// lines (yaml checks their indentation).
+const PARSERS_DIFFER = new RegExp(
+  [/^\s*\?(\s|$)/, /(^|[\s[{,?-])(~|[Nn]ull|NULL)[ \t]*:(\s|$)/, /[\]}"']#/, /\r(?!\n)/, /[[{][^\n\]}]*$/]
+    .map((re) => re.source)
+    .join('|'),
+  'm',
+);
 
 /**
  * The YAML 1.2 core schema exactly as `yaml` resolves plain scalars (its regular expressions and
@@ -314,7 +323,9 @@ export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
  */
 export function parseYamlFast(text: string, { always = false }: { always?: boolean } = {}): unknown {
   // `always` (tests only): read anchors, aliases and merge keys too, to compare both parsers on them.
-  if ((!always && NEEDS_FULL_PARSER.test(text)) || NOT_TEXT.test(text)) return undefined;
+  if ((!always && NEEDS_FULL_PARSER.test(text)) || PARSERS_DIFFER.test(text) || NOT_TEXT.test(text)) {
+    return undefined;
+  }
   try {
     const data = load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
       schema: YAML_12_CORE,

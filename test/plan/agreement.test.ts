@@ -32,6 +32,17 @@ describe('one plan, one verdict, whichever parser reads it', () => {
     expect(fastPathCodes(plain, {})).toEqual(['invalid-type']);
   });
 
+  it.each([
+    ['a comment right after a flow map', 'services:\n  a: {start: x}#c\n'],
+    ['a flow map continued on a less indented line', 'services:\n  a: {\nstart: x}\n'],
+    ['lone CR line ends', 'services:\r  a: {start: x}\r'],
+  ])('%s: js-yaml accepts it, yaml does not, so the fast path declines it', (_label, tail) => {
+    const text = `version: 1\nname: a\n${tail}`;
+    expect(fullCodes(text)).toEqual(['yaml-syntax']);
+    expect(fastPathCodes(text, {})).toBeUndefined();
+    expect(checkPlanText('plan.yaml', text, {}).ok).toBe(false);
+  });
+
   it.each(TRICKY_SCALARS)('%s reads the same in both parsers, as a value and as a key', (scalar) => {
     for (const text of [`v: ${scalar}\n`, `${scalar}: v\n`, `[${scalar}]\n`]) {
       const fast = parseYamlFast(text, { always: true });
