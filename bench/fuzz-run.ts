@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Io } from '../src/cli/io.js';
+import type { Streams } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 import { fuzzPlanText } from './fuzz-plans.js';
 
@@ -135,7 +135,7 @@ export async function fuzzInProcess(options: {
     for (const args of commands(figures.plans, file)) {
       let stdout = '';
       let stderr = '';
-      const io: Io = {
+      const io: Streams = {
         stdout: {
           write: (text) => {
             stdout += text;

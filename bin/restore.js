@@ -1,10 +1,4 @@
 #!/usr/bin/env node
-// Loads the compiled CLI (npm run build). Output piped into `head` must not end in a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
-}
+// Loads the compiled CLI (npm run build). A closed stdout or stderr does not end it (src/cli/io.ts).
 const { main } = await import('../dist/bundle/main.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,8 +1,17 @@
 // Bundles the CLI into dist/bundle/ (one file per command, loaded on demand, plus the spawner
 // helper's entry). One file instead of ~80 modules saves about 100 ms of start-up on every
 // command (module resolution and loading), which `apply`'s overhead budget needs.
-import { rmSync } from 'node:fs';
+//
+// The design's runtime packages (commander, execa, p-queue, yaml, pino) stay out of the bundle and
+// load from node_modules: they are the package's `dependencies`, so an install downloads exactly
+// what runs. Every other package is bundled and is a devDependency.
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// RESTORE_BUNDLE_ALL=1 bundles the runtime packages too (to measure start-up both ways).
+const external = process.env.RESTORE_BUNDLE_ALL ? [] : Object.keys(pkg.dependencies);
 
 // Chunk names carry content hashes: without a clean start, every build would leave the last one's.
 rmSync('dist/bundle', { recursive: true, force: true });
@@ -17,7 +26,10 @@ await build({
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
-  // CommonJS dependencies (commander, pino) call require() for Node's own modules.
+  external,
+  // `restore --version` reads no file: the version is part of the code.
+  define: { RESTORE_VERSION: JSON.stringify(pkg.version) },
+  // CommonJS dependencies call require() for Node's own modules.
   banner: {
     js: "import { createRequire as __restoreRequire } from 'node:module'; const require = __restoreRequire(import.meta.url);",
   },

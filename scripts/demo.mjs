@@ -1,19 +1,43 @@
-// `npm run demo`: restore the demo shop as an SRE would, then clean up.
-//   1. restore apply plans/demo.yaml --yes   (stage "data" needs an approval: --yes gives it)
-//   2. use the shop once                     (plans/demo/show.mjs)
-//   3. restore report plans/demo.yaml        (the run's report, as markdown)
-//   4. restore down plans/demo.yaml --yes    (stop everything again)
+// `npm run demo`: one outage of the demo shop, restored as an SRE would, in under a minute, no root.
+//   1. restore apply plans/demo.yaml                  stops before stage "data": it needs an approval
+//   2. restore apply plans/demo.yaml --resume --approve data
+//                                                     the data stores come back; the API fails (its
+//                                                     storage came back without the schema), so the
+//                                                     web front end that depends on it is blocked
+//   3. node plans/demo/migrate.mjs                    the fix: put the schema back
+//   4. restore apply plans/demo.yaml --resume         the same run finishes; the data stores are
+//                                                     re-verified, not restarted
+//   5. use the shop once, restore report, restore down (stop everything again)
 import { spawnSync } from 'node:child_process';
 
-const restore = (...args) => spawnSync(process.execPath, ['bin/restore.js', ...args], { stdio: 'inherit' });
-const step = (title) => process.stdout.write(`\n\u001b[1m== ${title}\u001b[0m\n\n`);
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const bold = (text) => (color ? `\u001b[1m${text}\u001b[0m` : text);
 
-step('restore apply plans/demo.yaml --yes');
-const applied = restore('apply', 'plans/demo.yaml', '--yes');
+const run = (command, args) => spawnSync(process.execPath, [command, ...args], { stdio: 'inherit' }).status;
+const restore = (...args) => run('bin/restore.js', args);
+const step = (title, why) => process.stdout.write(`\n${bold(`== ${title}`)}\n${why ? `   ${why}\n` : ''}\n`);
+
+step(
+  'restore apply plans/demo.yaml',
+  'Stage "data" needs an approval; without a terminal to ask on, the run stops (exit 4).',
+);
+restore('apply', 'plans/demo.yaml');
+step(
+  'restore apply plans/demo.yaml --resume --approve data',
+  'Approved: the data stores come back, then the API fails, and the web front end that needs it is blocked (exit 3).',
+);
+restore('apply', 'plans/demo.yaml', '--resume', '--approve', 'data');
+step('node plans/demo/migrate.mjs', 'The fix: storage came back without the schema the API needs.');
+run('plans/demo/migrate.mjs', []);
+step(
+  'restore apply plans/demo.yaml --resume',
+  'The same run goes on: healthy services are re-verified, not restarted.',
+);
+const finished = restore('apply', 'plans/demo.yaml', '--resume');
 step('the restored shop, used once');
-spawnSync(process.execPath, ['plans/demo/show.mjs'], { stdio: 'inherit' });
+run('plans/demo/show.mjs', []);
 step('restore report plans/demo.yaml');
 restore('report', 'plans/demo.yaml');
 step('restore down plans/demo.yaml --yes');
 restore('down', 'plans/demo.yaml', '--yes');
-process.exitCode = applied.status ?? 1;
+process.exitCode = finished ?? 1;

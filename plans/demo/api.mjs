@@ -1,5 +1,6 @@
-// Demo API: refuses to start unless storage (HTTP) and queue (TCP) both answer, like a real
-// service that exits when its database is down. GET /healthz reports {"status":"ok"}.
+// Demo API: refuses to start unless storage (HTTP) and queue (TCP) both answer and storage holds
+// the schema it expects, like a real service that exits when its database is down or was restored
+// without its migrations. GET /healthz reports {"status":"ok"}.
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 
@@ -26,6 +27,11 @@ try {
   await pingQueue();
 } catch (error) {
   console.error(`api: dependencies are not ready: ${error.message}`);
+  process.exit(1);
+}
+const schema = await fetch(`${storage}/schema`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+if (schema?.status !== 200) {
+  console.error('api: storage has no schema: run the migration (node plans/demo/migrate.mjs)');
   process.exit(1);
 }
 

@@ -1,15 +1,19 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
-import { type Io, processIo } from './io.js';
+import { optionDescription } from './help.js';
+import { type Io, processStreams, redactingIo, type Streams } from './io.js';
+import { COMPLETION_SHELLS, type CompletionShell } from './shells.js';
 import { packageVersion } from './version.js';
 
 /**
  * Commander wiring only: parse flags, call one command, map its outcome to an exit code. Each
  * command's module is imported when that command runs, so `restore --version` loads none of them.
  */
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: readonly string[], streams: Streams = processStreams()): Promise<number> {
+  // Every command, and every message below, writes through this one redacting Io.
+  const io = redactingIo(streams);
   let exitCode: ExitCode = EXIT.ok;
   const program = buildProgram(io, ['restore', ...argv], (code) => {
     exitCode = code;
@@ -35,6 +39,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .version(packageVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    .configureHelp({ optionDescription })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -46,13 +51,14 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
   program
     .command('validate')
     .description('check plan files; print every problem with file, line and column')
-    .argument('<plan...>', 'plan files (YAML)')
+    .argument('<plan...>', "plan files (YAML), or quoted glob patterns such as 'plans/**/*.yaml'")
     .addOption(
       new Option('--format <format>', 'output format').choices(DIAGNOSTIC_FORMAT_NAMES).default('text'),
     )
     .addHelpText(
       'after',
-      '\nExit status: 0 all valid, 1 any invalid, 2 usage error (missing or unreadable file).',
+      '\nExit status: 0 all valid, 1 any invalid, 2 usage error (missing or unreadable file,\n' +
+        'a pattern that matches no file).',
     )
     .action(async (plans: string[], options: { format: (typeof DIAGNOSTIC_FORMAT_NAMES)[number] }) => {
       const { runValidate } = await import('./commands/validate.js');
@@ -91,7 +97,12 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .option('--dry-run', 'print the plan preview (as `restore plan`) and run nothing')
     .option('--yes', 'approve every stage that needs approval')
     .option('--approve <stage>', 'approve this stage (repeatable, or comma-separated)', collect, [])
-    .option('--concurrency <n>', 'at most this many services in flight at once', '4')
+    .addOption(
+      new Option('--concurrency <n>', 'at most this many services in flight at once')
+        .default('4')
+        .env('RESTORE_CONCURRENCY')
+        .argParser(wholeNumber),
+    )
     .option(
       '--only <services>',
       'only these services (comma-separated, repeatable) and what they depend on',
@@ -106,15 +117,23 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .addOption(
       new Option('--on-failure <what>', 'after a critical failure: halt, or also stop what this run started')
         .choices(['halt', 'rollback'])
-        .default('halt'),
+        .default('halt')
+        .env('RESTORE_ON_FAILURE'),
     )
     .option('--expect-digest <digest>', 'refuse to run unless the plan has this digest (from `restore plan`)')
     .option('--state-dir <dir>', 'where logs, pid files and journals go', '.restore')
     .addOption(
-      new Option('--log-format <format>', 'output format').choices(['pretty', 'json']).default('pretty'),
+      new Option('--log-format <format>', 'output format')
+        .choices(['pretty', 'json'])
+        .default('pretty')
+        .env('RESTORE_LOG_FORMAT'),
     )
-    .option('--verbose', 'echo service output')
-    .option('--approver <name>', 'recorded with approvals (default: $USER)')
+    .addOption(new Option('--verbose', 'echo service output').env('RESTORE_VERBOSE'))
+    .addOption(
+      new Option('--approver <name>', 'recorded with approvals')
+        .default(undefined, '$USER')
+        .env('RESTORE_APPROVER'),
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error, 3 a service failed,\n' +
@@ -183,13 +202,47 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
 
   program
     .command('schema')
-    .description('print the plan format as JSON Schema (2020-12)')
-    .action(async () => {
+    .description('print the plan format as JSON Schema, for editors and other validators')
+    .addOption(
+      new Option('--draft <draft>', 'JSON Schema version (draft-07 is what most editors support)')
+        .choices(['07', '2020-12'])
+        .default('07'),
+    )
+    .action(async (options: import('./commands/schema.js').SchemaOptions) => {
       const { runSchema } = await import('./commands/schema.js');
-      setExit(runSchema(io));
+      setExit(runSchema(options, io));
+    });
+
+  program
+    .command('completion')
+    .description('print a shell completion script (commands, flags, and service and stage names of the plan)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(COMPLETION_SHELLS))
+    .addHelpText('after', '\nExample: source <(restore completion bash)   # in ~/.bashrc')
+    .action(async (shell: CompletionShell) => {
+      const { completionScript } = await import('./completion.js');
+      io.stdout.write(completionScript(shell));
+    });
+
+  // What the completion scripts call: candidates for the last word, one per line.
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (words: string[]) => {
+      const { completions } = await import('./completion.js');
+      const candidates = await completions(program, words.length > 0 ? words : ['']);
+      io.stdout.write(candidates.map((candidate) => `${candidate}\n`).join(''));
     });
 
   return program;
+}
+
+/** Checked here so that a bad value names where it came from (the flag or its RESTORE_* variable). */
+function wholeNumber(value: string): string {
+  if (!/^[1-9][0-9]*$/.test(value.trim()))
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  return value;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,4 +1,5 @@
 import { dirname, resolve as resolvePath } from 'node:path';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
@@ -7,7 +8,7 @@ import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
 import type { PartialHost } from './hosts.js';
 import type { ResolvedHost, ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
-import { parseYaml, parseYamlFast } from './parse.js';
+import { MAX_ALIAS_COUNT, parseYaml, parseYamlFast } from './parse.js';
 import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
 import {
   Check,
@@ -42,7 +43,8 @@ export interface LoadedPlan {
 }
 
 export type LoadError =
-  | { kind: 'invalid'; diagnostics: Diagnostic[] }
+  /** `secretValues`: of the secrets the plan lists, as far as they can be read, to redact the diagnostics. */
+  | { kind: 'invalid'; diagnostics: Diagnostic[]; secretValues: string[] }
   | { kind: 'source'; error: SourceError };
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -65,10 +67,14 @@ export async function loadPlan(file: string, env: Env = process.env): Promise<Re
           hint: 'split the restoration into several plans',
         },
       ],
+      secretValues: [],
     });
   }
   const checked = checkPlanText(file, source.value.text, env);
-  if (!checked.ok) return err({ kind: 'invalid', diagnostics: checked.error });
+  if (!checked.ok) {
+    const secretValues = secretValuesOf(leniently(source.value.text), env);
+    return err({ kind: 'invalid', diagnostics: checked.error, secretValues });
+  }
   return ok(checked.value);
 }
 
@@ -183,8 +189,26 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     get digest() {
       return shown().digest;
     },
-    secretValues: [...secrets].map((name) => env[name] ?? '').filter((value) => value !== ''),
+    secretValues: secretValuesOf(data, env),
   };
+}
+
+/** Values of the secrets a plan's data lists (a lone name counts), set and not empty. */
+function secretValuesOf(data: unknown, env: Env): string[] {
+  const listed = isRecord(data) ? data.secrets : undefined;
+  const names = (Array.isArray(listed) ? listed : [listed]).filter((name) => typeof name === 'string');
+  return names.map((name) => env[name] ?? '').filter((value) => value !== '');
+}
+
+/** Whatever data an invalid plan's text still gives, YAML errors or not; undefined if none. */
+function leniently(text: string): unknown {
+  const fast = parseYamlFast(text);
+  if (fast !== undefined) return fast;
+  try {
+    return parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch {
+    return undefined;
+  }
 }
 
 function assemble(

@@ -19,6 +19,17 @@ export const Name = z.string().regex(new RegExp(NAME_PATTERN)).register(leafKind
     'Lower-case letters, digits, `_`, `.`, `-`; starts with a letter or digit; at most 63 characters.',
 });
 
+/**
+ * A schema with a description of its own where it is used. `.meta()` returns a copy, so the copy
+ * gets the original's leaf kind too (diagnostics look kinds up by schema).
+ */
+function described<T extends z.ZodType>(schema: T, description: string): T {
+  const copy = schema.meta({ description }) as T;
+  const kind = leafKinds.get(schema);
+  if (kind) leafKinds.add(copy, kind);
+  return copy;
+}
+
 const EnvName = z
   .string()
   .regex(new RegExp(ENV_NAME_PATTERN))
@@ -52,20 +63,22 @@ const commandFields = {
     .optional()
     .meta({ description: 'Working directory; relative paths are relative to the plan file.' }),
   env: Env.optional(),
-  timeout: Duration.optional().meta({ description: 'Deadline for this command alone.' }),
+  timeout: Duration.optional().meta({
+    description: 'Deadline for this command alone (not for a daemon, which health checks watch).',
+  }),
   shell: z
     .boolean()
     .optional()
-    .meta({ description: 'Run `run` (a string) through /bin/sh -c. Default false.' }),
+    .meta({ description: 'Run `run` (a string) through /bin/sh -c. Default false.', default: false }),
 };
 
 const CommandObject = z.strictObject(commandFields);
 const StartObject = z.strictObject({
   ...commandFields,
-  daemon: z
-    .boolean()
-    .optional()
-    .meta({ description: 'The command keeps running; restore waits for health, not for its exit.' }),
+  daemon: z.boolean().optional().meta({
+    description: 'The command keeps running; restore waits for health, not for its exit. Default false.',
+    default: false,
+  }),
 });
 
 export const Command = z.union([z.string().min(1), Argv, CommandObject]).meta({
@@ -79,20 +92,31 @@ const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
 const StatusCode = z.int().min(100).max(599);
 const HttpCheck = z.strictObject({
   url: z.string().min(1).meta({ description: 'An http:// or https:// URL.' }),
-  method: z.enum(HTTP_METHODS).optional(),
+  method: z.enum(HTTP_METHODS).optional().meta({ description: 'HTTP method. Default GET.', default: 'GET' }),
   status: z
     .union([StatusCode, z.array(StatusCode).min(1), z.string().regex(/^[1-5]xx$/)])
     .optional()
     .meta({
       description: 'Accepted status: a code, a list of codes, or a class such as "2xx" (the default).',
+      default: '2xx',
     }),
-  body_contains: z.string().optional(),
+  body_contains: z.string().optional().meta({ description: 'Text the body must contain.' }),
   body_matches: z.string().optional().meta({ description: 'A regular expression the body must match.' }),
-  headers: z.record(z.string().min(1), z.string()).optional(),
-  insecure: z.boolean().optional().meta({ description: 'Accept any TLS certificate. Default false.' }),
+  headers: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .meta({ description: 'Request headers; values may use ${NAME} and ${NAME:-default}.' }),
+  insecure: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Accept any TLS certificate. Default false.', default: false }),
 });
 const TcpCheck = z.strictObject({
-  host: z.string().min(1).optional().meta({ description: 'Default 127.0.0.1.' }),
+  host: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Default 127.0.0.1, or for a remote service its host's address." }),
   port: z
     .union([z.int().min(1).max(65535), z.string().min(1)])
     .meta({ description: 'A port number, or a string such as "${PORT:-5432}" that resolves to one.' }),
@@ -101,9 +125,9 @@ const TcpCheck = z.strictObject({
 export const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
 export const Check = z
   .strictObject({
-    http: HttpCheck.optional(),
-    tcp: TcpCheck.optional(),
-    exec: Command.optional(),
+    http: HttpCheck.optional().meta({ description: 'An HTTP(S) request answers with an accepted status.' }),
+    tcp: TcpCheck.optional().meta({ description: 'A TCP connection opens.' }),
+    exec: Command.optional().meta({ description: "A command exits 0 within the check's timeout." }),
   })
   .meta({
     description: 'One health check: exactly one of `http`, `tcp`, `exec`.',
@@ -114,42 +138,72 @@ export const Check = z
 const timingFields = {
   interval: Duration.optional().meta({
     description: 'Gap between probe rounds once a round has passed. Default 2s.',
+    default: '2s',
   }),
   start_interval: Duration.optional().meta({
     description: 'First gap between rounds before one passes; doubles up to `interval`. Default 100ms.',
+    default: '100ms',
   }),
-  timeout: Duration.optional().meta({ description: 'Deadline of one check. Default 2s.' }),
+  timeout: Duration.optional().meta({ description: 'Deadline of one check. Default 2s.', default: '2s' }),
   start_period: Duration.optional().meta({
     description: 'Failed rounds inside this period do not count. Default 0s.',
+    default: '0s',
   }),
-  retries: Count(1, 'Failing rounds in a row after which the service has failed. Default 30.').optional(),
-  success_threshold: Count(
-    1,
-    'Passing rounds in a row after which the service is healthy. Default 1.',
-  ).optional(),
+  retries: Count(1, 'Failing rounds in a row after which the service has failed. Default 30.')
+    .optional()
+    .meta({ default: 30 }),
+  success_threshold: Count(1, 'Passing rounds in a row after which the service is healthy. Default 1.')
+    .optional()
+    .meta({ default: 1 }),
 };
 export const HealthTiming = z.strictObject(timingFields);
-export const Health = z.union([
-  z.array(Check),
-  z.strictObject({ checks: z.array(Check).optional(), ...timingFields }),
-]);
+export const Health = z
+  .union([
+    z.array(Check),
+    z.strictObject({
+      checks: z
+        .array(Check)
+        .optional()
+        .meta({ description: 'The checks of one probe round; all must pass.' }),
+      ...timingFields,
+    }),
+  ])
+  .meta({
+    description:
+      'Health checks: a list (all must pass in one probe round), or an object with `checks` and timing.',
+  });
 
 const inheritable = {
   timeout: Duration.optional().meta({
-    description: 'Deadline for one service: start plus becoming healthy.',
+    description: 'Deadline for one service: start plus becoming healthy. Default 10m.',
+    default: '10m',
   }),
-  retries: Count(0, 'Extra attempts of the start command after a failure.').optional(),
-  retry_delay: Duration.optional().meta({ description: 'Pause before a retry of the start command.' }),
+  retries: Count(0, 'Extra attempts of the start command after a failure. Default 0.')
+    .optional()
+    .meta({ default: 0 }),
+  retry_delay: Duration.optional().meta({
+    description: 'Pause before a retry of the start command. Default 1s.',
+    default: '1s',
+  }),
   env: Env.optional(),
-  cwd: z.string().min(1).optional(),
+  cwd: z.string().min(1).optional().meta({
+    description:
+      "Working directory of the commands; relative paths are relative to the plan file's directory.",
+  }),
 };
 
-export const Defaults = z.strictObject({ ...inheritable, health: HealthTiming.optional() });
+export const Defaults = z.strictObject({
+  ...inheritable,
+  health: HealthTiming.optional().meta({ description: 'Health timing every service inherits.' }),
+});
 
 export const Stage = z.strictObject({
   name: Name,
-  description: z.string().optional(),
-  approval: z.boolean().optional().meta({ description: 'Ask a human before this stage starts.' }),
+  description: z.string().optional().meta({ description: 'What the stage brings back, for people.' }),
+  approval: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Ask a human before this stage starts. Default false.', default: false }),
   concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
 });
 
@@ -162,7 +216,7 @@ export const Host = z.strictObject({
     .min(1)
     .optional()
     .meta({ description: 'Remote user; default: ssh decides (ssh_config, $USER).' }),
-  port: z.int().min(1).max(65535).optional().meta({ description: 'SSH port. Default 22.' }),
+  port: z.int().min(1).max(65535).optional().meta({ description: 'SSH port. Default 22.', default: 22 }),
   identity_file: z
     .string()
     .min(1)
@@ -184,33 +238,43 @@ export const Service = z.strictObject({
     .string()
     .optional()
     .meta({ description: 'Required when stages are declared, forbidden otherwise.' }),
-  description: z.string().optional(),
-  depends_on: z.array(z.string()).optional(),
+  description: z.string().optional().meta({ description: 'What the service is, for people.' }),
+  depends_on: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'Services that must be healthy before this one starts.' }),
   critical: z
     .boolean()
     .optional()
-    .meta({ description: 'Default true; false means its failure does not halt the run.' }),
-  skip_if_healthy: z
-    .boolean()
-    .optional()
-    .meta({ description: 'Default true: one probe round first, and a healthy service is not started.' }),
+    .meta({ description: 'Default true; false means its failure does not halt the run.', default: true }),
+  skip_if_healthy: z.boolean().optional().meta({
+    description: 'Default true: one probe round first, and a healthy service is not started.',
+    default: true,
+  }),
   start: StartCommand.optional(),
-  stop: Command.optional(),
+  stop: Command.optional().meta({
+    description: 'How to stop the service (rollback, `restore down`); a daemon without one gets SIGTERM.',
+  }),
   health: Health.optional(),
   ...inheritable,
 });
 
 export const Plan = z
   .strictObject({
-    version: z.literal(1).register(leafKinds, { kind: 'version' }),
-    name: Name,
-    description: z.string().optional(),
+    version: described(z.literal(1).register(leafKinds, { kind: 'version' }), 'The plan format version: 1.'),
+    name: described(Name, 'The plan name; it names the state directory and appears in every output.'),
+    description: z.string().optional().meta({ description: 'What the plan restores, for people.' }),
     secrets: z
       .array(EnvName)
       .optional()
       .meta({ description: 'Environment variables whose values must never appear in any output.' }),
-    defaults: Defaults.optional(),
-    stages: z.array(Stage).min(1).optional(),
+    defaults: Defaults.optional().meta({
+      description: 'Settings every service inherits (a service overrides them).',
+    }),
+    stages: z.array(Stage).min(1).optional().meta({
+      description:
+        'Ordered phases, run one after another; without them, stages are computed from dependencies.',
+    }),
     hosts: z
       .record(Name, Host)
       .optional()
@@ -220,7 +284,7 @@ export const Plan = z
       .refine((services) => Object.keys(services).length > 0, {
         message: 'a plan needs at least one service',
       })
-      .meta({ minProperties: 1 }),
+      .meta({ minProperties: 1, description: 'The services to restore, by name; at least one.' }),
   })
   .meta({
     title: 'restore plan',
@@ -237,7 +301,15 @@ export type RawHealth = z.infer<typeof Health>;
 export type RawHealthTiming = z.infer<typeof HealthTiming>;
 export type RawEnv = z.infer<typeof Env>;
 
-/** The plan format as JSON Schema 2020-12, for `restore schema` and editors. */
-export function planJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(Plan, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+export type SchemaDraft = '07' | '2020-12';
+
+/**
+ * The plan format as JSON Schema, for `restore schema` and editors: draft-07 by default (what
+ * yaml-language-server supports fully), or 2020-12.
+ */
+export function planJsonSchema(draft: SchemaDraft = '07'): Record<string, unknown> {
+  return z.toJSONSchema(Plan, {
+    target: draft === '07' ? 'draft-07' : 'draft-2020-12',
+    io: 'input',
+  }) as Record<string, unknown>;
 }

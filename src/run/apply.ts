@@ -38,6 +38,15 @@ export interface ApplyRequest {
   onFailure: 'halt' | 'rollback';
   /** `--resume`: the run to continue, as its journal tells it. */
   resume?: RunSnapshot;
+  /** The outputs showing the run: when one goes away, the journal records it (`run.output-lost`). */
+  outputs?: readonly WatchedOutput[];
+}
+
+/** An output whose reader may go away (a closed pipe, a hung-up terminal). */
+export interface WatchedOutput {
+  stream: 'stdout' | 'stderr';
+  /** Calls back once when it closes, with why; returns a function that stops watching. */
+  onClose(listener: (cause: string) => void): () => void;
 }
 
 export interface ApplyOutcome {
@@ -72,6 +81,9 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   bus.subscribe(log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
   useLauncher(request.launcher);
+  const unwatch = (request.outputs ?? []).map((output) =>
+    output.onClose((cause) => bus.emit({ type: 'run.output-lost', stream: output.stream, cause })),
+  );
 
   const stages = plan.stages.map((stage) => ({
     name: stage.name,
@@ -174,6 +186,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
     };
   } finally {
+    for (const stop of unwatch) stop();
     await ssh?.close();
     useLauncher(directLauncher);
     journal.close();

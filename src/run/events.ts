@@ -181,8 +181,19 @@ export interface RunFinished {
   awaiting?: string;
 }
 
+/**
+ * Part of restore's audience went away (SPEC section 4, step 10): a closed pipe (EPIPE), a
+ * terminal that hung up (SIGHUP, EIO). That output stopped; the run went on, recorded here.
+ */
+export interface OutputLost {
+  type: 'run.output-lost';
+  stream: 'stdout' | 'stderr';
+  cause: string;
+}
+
 export type RunEvent =
   | RunStarted
+  | OutputLost
   | RunResumed
   | StageStarted
   | StageApproved

@@ -36,7 +36,21 @@ interface Slot {
 }
 
 /**
- * Runs the stages strictly in order (SPEC section 4, steps 3, 4 and 7). Inside a stage a service
+ * Groups stages into what runs together: each declared stage alone (a barrier), and all computed
+ * waves in one group (they are groups for reading, not barriers: SPEC section 2, Stages).
+ */
+export function barrierGroups(stages: readonly ResolvedStage[]): ResolvedStage[][] {
+  const groups: ResolvedStage[][] = [];
+  for (const stage of stages) {
+    const last = groups.at(-1);
+    if (stage.computed && last?.[0]?.computed) last.push(stage);
+    else groups.push([stage]);
+  }
+  return groups;
+}
+
+/**
+ * Runs the declared stages strictly in order (SPEC section 4, steps 3, 4 and 7). Inside a stage a service
  * is queued the moment all its dependencies are healthy, in start order, and starts within the
  * stage's and the global concurrency caps. A failure blocks everything that depends on the failed
  * service; a critical failure halts the run: nothing new starts anywhere, what is in flight
@@ -59,6 +73,7 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
       else dependents.set(dep, [slot.service.name]);
     }
   }
+  const stageIndex = new Map(plan.stages.map((stage, index) => [stage.name, index]));
   let halted = false;
   let awaiting: string | undefined;
   // Services of each capped host queued or running. A service whose host is full is not queued
@@ -88,6 +103,9 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
     for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
       const slot = slots.get(name)!;
       if (slot.state === 'done' || slot.state === 'running') continue;
+      // A computed wave overlaps the others: it opens with the first of its services to settle.
+      // A later declared stage opens in its turn, its blocked services already settled.
+      if (plan.stages[stageIndex.get(slot.service.stage)!]?.computed) openStage(slot.service.stage);
       bus.emit({ type: 'service.blocked', service: name, stage: slot.service.stage, by: failed });
       finish(slot, 'blocked');
       todo.push(...(dependents.get(name) ?? []));
@@ -99,27 +117,73 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
     return result === 'healthy' || result === 'already-healthy';
   };
 
-  const runStage = (stage: ResolvedStage): Promise<void> =>
-    new Promise((resolveStage) => {
-      const members = stage.services.map((name) => slots.get(name)!);
-      const queue = new PQueue({
-        concurrency: Math.min(stage.concurrency ?? Number.POSITIVE_INFINITY, options.concurrency),
-      });
+  // A stage's `stage.started` goes out before the first event of any of its services, and its
+  // `stage.finished` once all of them are settled: computed waves overlap (SPEC section 2,
+  // Stages), so a wave starts when its first service does, not when the wave before it ends.
+  const opened = new Set<string>();
+  const closed = new Set<string>();
+  const openStage = (name: string) => {
+    if (opened.has(name)) return;
+    opened.add(name);
+    const index = stageIndex.get(name)!;
+    const stage = plan.stages[index]!;
+    bus.emit({
+      type: 'stage.started',
+      stage: stage.name,
+      index: index + 1,
+      count: plan.stages.length,
+      services: stage.services,
+    });
+  };
+  const closeStage = (stage: ResolvedStage) => {
+    if (closed.has(stage.name) || !opened.has(stage.name)) return;
+    if (!stage.services.every((name) => slots.get(name)!.state === 'done')) return;
+    closed.add(stage.name);
+    const results = stage.services.map((name) => slots.get(name)!.result);
+    const stageResult = options.signal.aborted
+      ? 'interrupted'
+      : halted
+        ? 'halted'
+        : results.every((r) => r === 'healthy' || r === 'already-healthy')
+          ? 'succeeded'
+          : 'failed';
+    bus.emit({ type: 'stage.finished', stage: stage.name, result: stageResult });
+  };
+
+  /**
+   * Runs a group of stages that start together: one declared stage (a barrier), or all the
+   * computed waves of a plan without declared stages, which are groups for reading only.
+   */
+  const runGroup = (group: ResolvedStage[]): Promise<void> =>
+    new Promise((resolveGroup) => {
+      const members = group.flatMap((stage) => stage.services.map((name) => slots.get(name)!));
+      const cap =
+        group.length === 1 ? (group[0]!.concurrency ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+      const queue = new PQueue({ concurrency: Math.min(cap, options.concurrency) });
+      const settle = () => {
+        for (const stage of group) closeStage(stage);
+        if (members.every((slot) => slot.state === 'done')) {
+          options.signal.removeEventListener('abort', dispatch);
+          resolveGroup();
+        }
+      };
       const dispatch = () => {
         for (const slot of members) {
           if (slot.state !== 'pending') continue;
-          if (options.signal.aborted) skip(slot, 'interrupted');
-          else if (halted) skip(slot, 'halted');
-          else if (slot.service.depends_on.every(isUp) && !hostFull(slot.service)) {
+          if (options.signal.aborted) {
+            openStage(slot.service.stage);
+            skip(slot, 'interrupted');
+          } else if (halted) {
+            openStage(slot.service.stage);
+            skip(slot, 'halted');
+          } else if (slot.service.depends_on.every(isUp) && !hostFull(slot.service)) {
+            openStage(slot.service.stage);
             slot.state = 'queued';
             hostCount(slot.service, 1);
             void queue.add(() => work(slot));
           }
         }
-        if (members.every((slot) => slot.state === 'done')) {
-          options.signal.removeEventListener('abort', dispatch);
-          resolveStage();
-        }
+        settle();
       };
       const work = async (slot: Slot) => {
         // Conditions may have changed while it waited for a free slot.
@@ -148,8 +212,11 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
       dispatch();
     });
 
-  for (const [index, stage] of plan.stages.entries()) {
-    const pending = stage.services.map((name) => slots.get(name)!).filter((slot) => slot.state === 'pending');
+  for (const group of barrierGroups(plan.stages)) {
+    const pending = group
+      .flatMap((stage) => stage.services)
+      .map((name) => slots.get(name)!)
+      .filter((slot) => slot.state === 'pending');
     if (options.signal.aborted || halted || awaiting !== undefined) {
       const why: SkipReason = options.signal.aborted ? 'interrupted' : 'halted';
       for (const slot of pending) {
@@ -158,29 +225,16 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
       }
       continue;
     }
-    if (stage.approval && pending.length > 0 && !(await options.approve(stage))) {
+    const stage = group[0]!;
+    if (group.length === 1 && stage.approval && pending.length > 0 && !(await options.approve(stage))) {
       awaiting = stage.name;
       bus.emit({ type: 'run.awaiting-approval', stage: stage.name, services: pending.length });
       for (const slot of pending) finish(slot, 'skipped');
       continue;
     }
-    bus.emit({
-      type: 'stage.started',
-      stage: stage.name,
-      index: index + 1,
-      count: plan.stages.length,
-      services: stage.services,
-    });
-    await runStage(stage);
-    const results = stage.services.map((name) => slots.get(name)!.result);
-    const stageResult = options.signal.aborted
-      ? 'interrupted'
-      : halted
-        ? 'halted'
-        : results.every((r) => r === 'healthy' || r === 'already-healthy')
-          ? 'succeeded'
-          : 'failed';
-    bus.emit({ type: 'stage.finished', stage: stage.name, result: stageResult });
+    // A declared stage opens at once, empty of pending work or not, as it always has.
+    if (group.length === 1) openStage(stage.name);
+    await runGroup(group);
   }
 
   const services: Record<string, ServiceSummary> = {};

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { hasStackTrace, runCli, spawnCli, whenOutput } from '../helpers/cli.js';
 import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, isAlive } from '../helpers/processes.js';
@@ -481,7 +481,8 @@ describe('SPEC 4 apply: signals', () => {
     const dir = workDir();
     plan(dir, { slow: { start: 'sleep 300' } });
     const { child, done } = spawnCli(['apply', 'plan.yaml', '--state-dir', join(dir, 'state')], { cwd: dir });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Once it says it is starting the command, restore's signal handlers are in place.
+    await whenOutput(child, 'starting');
     child.kill('SIGTERM');
     expect((await done).code).toBe(EXIT.sigterm);
   });

@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { type CliResult, hasStackTrace, ROOT, runCli } from '../helpers/cli.js';
@@ -136,9 +136,23 @@ async function prepare(): Promise<Stack> {
   if (AS_ROOT) {
     ensureUser();
     // A copy of what the CLI needs: the repository may not be readable by restore-e2e. The
-    // bundle is self-contained (esbuild; only node: built-ins are imported).
+    // bundle, and the runtime packages it loads from node_modules (the package's dependencies).
     const cli = join(dir, 'cli');
-    for (const part of ['bin', 'dist/bundle', 'package.json', 'plans/examples', 'plans/schema.json']) {
+    const runtime = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((path) => path.startsWith(join(ROOT, 'node_modules')))
+      .map((path) => relative(ROOT, path));
+    for (const part of [
+      'bin',
+      'dist/bundle',
+      'package.json',
+      'plans/examples',
+      'plans/schema.json',
+      ...runtime,
+    ]) {
       cpSync(join(ROOT, part), join(cli, part), { recursive: true });
     }
     execFileSync('chown', ['-R', `${USER}:${USER}`, dir]);

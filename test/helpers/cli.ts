@@ -65,3 +65,24 @@ export function spawnCli(
 export function hasStackTrace(text: string): boolean {
   return /\n\s+at .+:\d+:\d+\)?/.test(text) || /\bat (async )?[\w.<>]+ \(/.test(text);
 }
+
+/** Resolves once the child's standard output (or error, with `stream`) has shown `text`. */
+export function whenOutput(
+  child: ChildProcess,
+  text: string | RegExp,
+  stream: 'stdout' | 'stderr' = 'stdout',
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const source = child[stream]!;
+    const onData = (chunk: Buffer | string) => {
+      seen += chunk.toString();
+      if (typeof text === 'string' ? seen.includes(text) : text.test(seen)) {
+        source.off('data', onData);
+        resolve();
+      }
+    };
+    source.on('data', onData);
+    child.once('close', () => reject(new Error(`exited before its ${stream} showed ${String(text)}`)));
+  });
+}

@@ -44,11 +44,11 @@ describe('SPEC 2 health checks: exec', () => {
     expect(await execCheck(sh('exit 7'), { timeoutMs: 5000 })).toMatchObject({ ok: false, detail: 'exit 7' });
   });
 
-  it('keeps its detail to one short line however much the command prints', async () => {
+  it('keeps its detail to one short line however much the command prints, marked where cut', async () => {
     dir = tempDir();
     const result = await execCheck(output('out:first', 'out-bytes:1048576', 'exit:1'), { timeoutMs: 5000 });
     expect(result.ok).toBe(false);
-    expect(result.detail).toBe(`exit 1: ${'x'.repeat(200)}`);
+    expect(result.detail).toBe(`exit 1: ${'x'.repeat(200)}…`);
   });
 
   it('is cut at its timeout, and nothing it started survives', async () => {

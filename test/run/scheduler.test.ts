@@ -35,14 +35,20 @@ function service(name: string, stage: string, depends_on: string[] = [], critica
 }
 
 function planOf(
-  stages: { name: string; approval?: boolean; concurrency?: number; services: ResolvedService[] }[],
+  stages: {
+    name: string;
+    approval?: boolean;
+    concurrency?: number;
+    computed?: boolean;
+    services: ResolvedService[];
+  }[],
 ): ResolvedPlan {
   const resolvedStages: ResolvedStage[] = stages.map((s) => ({
     name: s.name,
     description: null,
     approval: s.approval ?? false,
     concurrency: s.concurrency ?? null,
-    computed: false,
+    computed: s.computed ?? false,
     services: s.services.map((x) => x.name),
   }));
   return {
@@ -59,12 +65,18 @@ function planOf(
 async function run(
   plan: ResolvedPlan,
   outcomes: Record<string, 'healthy' | 'failed'> = {},
-  options: { concurrency?: number; approve?: boolean; abortAfter?: string } = {},
+  options: {
+    concurrency?: number;
+    approve?: boolean;
+    abortAfter?: string;
+    delays?: Record<string, number>;
+  } = {},
 ) {
   const bus = new EventBus();
   const events: RunEvent[] = [];
   bus.subscribe((event) => events.push(event));
   const starts: string[] = [];
+  const done: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const controller = new AbortController();
@@ -77,8 +89,9 @@ async function run(
       starts.push(s.name);
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, options.delays?.[s.name] ?? 20));
       inFlight -= 1;
+      done.push(s.name);
       if (options.abortAfter === s.name) controller.abort('SIGINT');
       if (outcomes[s.name] === 'failed') {
         bus.emit({
@@ -95,7 +108,7 @@ async function run(
       return { result: 'healthy', attempts: 1, durationMs: 20, pid: null };
     },
   });
-  return { outcome, events, starts, maxInFlight };
+  return { outcome, events, starts, done, maxInFlight };
 }
 
 const results = (o: Awaited<ReturnType<typeof run>>) =>
@@ -173,5 +186,64 @@ describe('SPEC 4 scheduling', () => {
     expect(o.outcome.result).toBe('interrupted');
     expect(o.starts).toEqual(['a']);
     expect(results(o)).toEqual({ a: 'healthy', b: 'skipped', c: 'skipped' });
+  });
+
+  it('computed waves are not barriers: a wave-2 service whose dependencies are up does not wait for wave-1', async () => {
+    const plan = planOf([
+      { name: 'wave-1', computed: true, services: [service('fast', 'wave-1'), service('slow', 'wave-1')] },
+      { name: 'wave-2', computed: true, services: [service('app', 'wave-2', ['fast'])] },
+    ]);
+    const o = await run(plan, {}, { delays: { slow: 300 } });
+    expect(o.outcome.result).toBe('succeeded');
+    const at = (type: string, key: string, value: string) =>
+      o.events.findIndex((e) => e.type === type && (e as unknown as Record<string, string>)[key] === value);
+    // app started and finished while slow was still in flight.
+    expect(o.done).toEqual(['fast', 'app', 'slow']);
+    // Waves stay groups for reading: wave-2 opens before wave-1 closes, and closes after app.
+    expect(at('stage.started', 'stage', 'wave-2')).toBeGreaterThan(-1);
+    expect(at('stage.started', 'stage', 'wave-2')).toBeLessThan(at('stage.finished', 'stage', 'wave-1'));
+    expect(at('stage.finished', 'stage', 'wave-2')).toBeLessThan(at('stage.finished', 'stage', 'wave-1'));
+    expect(o.events.filter((e) => e.type === 'stage.finished')).toHaveLength(2);
+  });
+
+  it('declared stages stay barriers: a service of stage two waits for all of stage one', async () => {
+    const plan = planOf([
+      { name: 'one', services: [service('fast', 'one'), service('slow', 'one')] },
+      { name: 'two', services: [service('app', 'two', ['fast'])] },
+    ]);
+    const o = await run(plan, {}, { delays: { slow: 150 } });
+    expect(o.starts).toEqual(['fast', 'slow', 'app']);
+    const types = o.events.map((e) =>
+      e.type.startsWith('stage.') ? `${e.type}:${(e as { stage: string }).stage}` : e.type,
+    );
+    expect(types.indexOf('stage.started:two')).toBeGreaterThan(types.indexOf('stage.finished:one'));
+  });
+
+  it('a failure in a computed wave blocks its dependents in later waves, each wave closed once', async () => {
+    const plan = planOf([
+      {
+        name: 'wave-1',
+        computed: true,
+        services: [service('a', 'wave-1', [], false), service('x', 'wave-1')],
+      },
+      {
+        name: 'wave-2',
+        computed: true,
+        services: [service('b', 'wave-2', ['a']), service('y', 'wave-2', ['x'])],
+      },
+      { name: 'wave-3', computed: true, services: [service('c', 'wave-3', ['b'])] },
+    ]);
+    const o = await run(plan, { a: 'failed' });
+    expect(results(o)).toEqual({ a: 'failed', x: 'healthy', b: 'blocked', y: 'healthy', c: 'blocked' });
+    const stageEvents = o.events
+      .filter((e) => e.type.startsWith('stage.'))
+      .map((e) => `${e.type}:${(e as { stage: string }).stage}`);
+    for (const wave of ['wave-1', 'wave-2', 'wave-3']) {
+      expect(stageEvents.filter((e) => e === `stage.started:${wave}`)).toHaveLength(1);
+      expect(stageEvents.filter((e) => e === `stage.finished:${wave}`)).toHaveLength(1);
+      expect(stageEvents.indexOf(`stage.started:${wave}`)).toBeLessThan(
+        stageEvents.indexOf(`stage.finished:${wave}`),
+      );
+    }
   });
 });

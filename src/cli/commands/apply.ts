@@ -1,11 +1,11 @@
 import { userInfo } from 'node:os';
 import { isAbsolute, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { quote } from 'shlex';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
-import { renderPlanJson } from '../../report/plan/json.js';
-import { renderPlanText } from '../../report/plan/text.js';
+import { renderPlan } from '../../report/plan/formats.js';
 import { jsonLinesRenderer } from '../../report/run/json-lines.js';
 import { plainRenderer } from '../../report/run/plain.js';
 import { renderSummary } from '../../report/run/summary.js';
@@ -21,7 +21,7 @@ import { ensurePlanState } from '../../run/state-dir.js';
 import { unreachable } from '../../util/unreachable.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import type { Io } from '../io.js';
+import { type Io, surviveHangup } from '../io.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -70,11 +70,8 @@ export async function runApply(
         digest: loaded.digest,
         only,
       };
-      io.stdout.write(
-        options.logFormat === 'json'
-          ? renderPlanJson(view)
-          : renderPlanText(view, colorsFor(io.stdout, io.env)),
-      );
+      const format = options.logFormat === 'json' ? 'json' : 'text';
+      io.stdout.write(renderPlan(format, view, colorsFor(io.stdout, io.env), io.redactor));
       return EXIT.ok;
     }
     if (options.expectDigest !== undefined && options.expectDigest !== loaded.digest) {
@@ -188,6 +185,12 @@ async function execute(
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A hang-up stops the output to the terminal, not the restoration; a prompt then gets no answer.
+  const hangup = surviveHangup(io);
+  const outputs = (['stdout', 'stderr'] as const).flatMap((stream) => {
+    const onClose = io[stream].onClose;
+    return onClose ? [{ stream, onClose }] : [];
+  });
   try {
     const outcome = await applyPlan({
       loaded,
@@ -198,13 +201,16 @@ async function execute(
         yes: options.yes === true,
         stages: new Set(options.approve.flatMap((value) => value.split(',')).map((s) => s.trim())),
         approver: options.approver ?? io.env.USER ?? safeUser(),
-        ...(interactive ? { ask: (question: string) => askYesNo(question, io, view, controller) } : {}),
+        ...(interactive
+          ? { ask: (question: string) => askYesNo(question, io, view, controller, hangup.signal) }
+          : {}),
       },
       signal: controller.signal,
       argv: [...argv],
       listeners,
       launcher: spawner,
       onFailure: options.onFailure,
+      outputs,
       ...(resume ? { resume } : {}),
     });
     view?.stop();
@@ -221,11 +227,11 @@ async function execute(
       case 'awaiting-approval':
         io.stderr.write(
           `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            `Continue with: restore apply ${file} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${options.stateDir}` : ''}\n`,
+            `Continue with: restore apply ${quote(file)} --resume --approve ${outcome.awaiting}${options.stateDir !== '.restore' ? ` --state-dir ${quote(options.stateDir)}` : ''}\n`,
         );
         return EXIT.awaitingApproval;
       case 'interrupted':
-        io.stderr.write(`restore: interrupted; continue with: restore apply ${file} --resume\n`);
+        io.stderr.write(`restore: interrupted; continue with: restore apply ${quote(file)} --resume\n`);
         return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
       default:
         return unreachable(outcome.result);
@@ -234,6 +240,7 @@ async function execute(
     view?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    hangup.dispose();
   }
 }
 
@@ -242,13 +249,18 @@ async function askYesNo(
   io: Io,
   view: { pause(): void; resume(): void } | undefined,
   controller: AbortController,
+  hungUp: AbortSignal,
 ): Promise<boolean> {
+  // Nobody is left at the terminal to answer: the stage is not approved (exit 4, resumable).
+  if (hungUp.aborted) return false;
   view?.pause();
   const rl = createInterface({ input: io.stdin, output: process.stderr });
+  // A terminal that hung up fails even the reset of its mode (setRawMode EIO): no answer, no crash.
+  rl.on('error', () => {});
   // Ctrl-C at the prompt interrupts the run, as it does anywhere else.
   rl.on('SIGINT', () => controller.abort('SIGINT'));
   try {
-    const answer = await rl.question(question, { signal: controller.signal });
+    const answer = await rl.question(question, { signal: AbortSignal.any([controller.signal, hungUp]) });
     return /^y(es)?$/i.test(answer.trim());
   } catch {
     return false;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseOnly, selectServices } from '../../plan/select.js';
-import { PLAN_FORMATS, type PlanFormat } from '../../report/plan/formats.js';
+import { type PlanFormat, renderPlan } from '../../report/plan/formats.js';
 import { colorsFor } from '../../report/style.js';
 import type { LiveStatus } from '../../run/live.js';
 import { UsageError } from '../errors.js';
@@ -47,6 +47,6 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
     }
   }
   const view = { file, plan, digest: loaded.digest, only, ...(live ? { live } : {}) };
-  io.stdout.write(PLAN_FORMATS[options.format](view, colorsFor(io.stdout, io.env)));
+  io.stdout.write(renderPlan(options.format, view, colorsFor(io.stdout, io.env), io.redactor));
   return EXIT.ok;
 }

@@ -24,3 +24,8 @@ function escapeData(text: string): string {
 function escapeProperty(text: string): string {
   return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
+
+/** An annotation on a file that could not be read at all (`validate` exits 2 for it). */
+export function renderFileErrorGithub(file: string, message: string): string {
+  return `::error file=${escapeProperty(file)},title=${escapeProperty('restore unreadable file')}::${escapeData(message)}\n`;
+}

@@ -1,3 +1,4 @@
+import { quote } from 'shlex';
 import { formatDuration } from '../../util/duration.js';
 import {
   commandTraits,
@@ -21,7 +22,7 @@ export function renderPlanMarkdown(view: PlanView): string {
   out.push(`- **Digest:** \`${view.digest}\``);
   out.push(`- **Size:** ${countWords(plan)}`);
   if (view.only.length > 0) out.push(`- **Only:** ${view.only.map(code).join(', ')} and their dependencies`);
-  out.push(`- **Apply with:** \`restore apply ${view.file} --expect-digest ${view.digest}\``, '');
+  out.push(`- **Apply with:** \`restore apply ${quote(view.file)} --expect-digest ${view.digest}\``, '');
 
   let position = 0;
   plan.stages.forEach((stage, index) => {

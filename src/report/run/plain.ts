@@ -118,6 +118,7 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         );
         return;
       case 'run.finished':
+      case 'run.output-lost':
         return;
       default:
         unreachable(event);

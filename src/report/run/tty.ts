@@ -198,6 +198,8 @@ export function createTtyRenderer(
         }
         break;
       }
+      case 'run.output-lost':
+        break;
       case 'run.interrupted':
         above(c.yellow(`interrupted by ${event.signal}: nothing new starts, in-flight commands are stopped`));
         break;

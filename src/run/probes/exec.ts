@@ -37,7 +37,9 @@ export async function execCheck(
       },
     },
   );
-  const said = last?.trim().slice(0, DETAIL_CHARS);
+  const line = last?.trim();
+  // The mark says the line was cut; the redaction of secrets needs it too (a secret cut short).
+  const said = line !== undefined && line.length > DETAIL_CHARS ? `${line.slice(0, DETAIL_CHARS)}…` : line;
   const explained = record.failure === null ? undefined : options.explain?.(record, said);
   const detail =
     record.failure === null
