@@ -205,7 +205,10 @@ function leniently(text: string): unknown {
   const fast = parseYamlFast(text);
   if (fast !== undefined) return fast;
   try {
-    return parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // logLevel: no Node warning on stderr for a list or map used as a key.
+    return parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
+      maxAliasCount: MAX_ALIAS_COUNT,
+    });
   } catch {
     return undefined;
   }
