@@ -11,13 +11,14 @@ const tempDir = useTempDir();
  * fails with the input that caused it; replay it with FUZZ_SEED.
  */
 describe('fuzzing: generated and mutated plans through validate and plan (in-process share)', () => {
-  it('1,500 plans: no stack trace, no exit code outside the SPEC, no hang, only JSON from --format json', async () => {
+  it('1,000 plans: no stack trace, no exit code outside the SPEC, no hang, only JSON from --format json', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 20_261_201);
-    const figures = await fuzzInProcess({ seed, count: 1500, dir: tempDir() });
+    const figures = await fuzzInProcess({ seed, count: 1000, dir: tempDir() });
     expect(findingCount(figures), `seed ${seed}\n${describeFindings(figures)}`).toBe(0);
-    expect(figures.runs).toBe(3000);
+    expect(figures.runs).toBe(2000);
     // Both verdicts occur, so that both the valid path (plan output) and diagnostics are exercised.
-    expect(figures.exits['0']).toBeGreaterThan(50);
-    expect(figures.exits['1']).toBeGreaterThan(1000);
-  }, 180_000);
+    expect(figures.exits['0']).toBeGreaterThan(30);
+    expect(figures.exits['1']).toBeGreaterThan(600);
+    // About 12 s of CPU; far longer when the machine is shared with the rest of the suite.
+  }, 600_000);
 });
