@@ -8,6 +8,7 @@ import { applyOverhead } from './apply-overhead.js';
 import { applyTiming } from './apply-timing.js';
 import { coldStart } from './cold-start.js';
 import { durability } from './durability.js';
+import { fuzz } from './fuzz.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
 import type { BenchContext, BenchResult, Section } from './section.js';
@@ -28,6 +29,7 @@ const SECTIONS: readonly Section[] = [
   applyMemory,
   durability,
   sshReuse,
+  fuzz,
 ];
 
 const DEFAULT_RUNS = 7;

@@ -98,7 +98,9 @@ async function namesInPlan(file: string, kind: 'services' | 'stages'): Promise<s
   if (!source.ok || source.value.kind !== 'text') return [];
   let data: unknown;
   try {
-    data = parseDocument(source.value.text, { uniqueKeys: false }).toJS({ maxAliasCount: 100 });
+    data = parseDocument(source.value.text, { uniqueKeys: false, logLevel: 'error' }).toJS({
+      maxAliasCount: 100,
+    });
   } catch {
     return []; // an alias bomb, or YAML too broken to hold any names
   }

@@ -19,6 +19,7 @@ export const CODES = [
   'unset-variable',
   'file-too-large',
   'alias-limit',
+  'unknown-tag',
 ] as const;
 
 export type Code = (typeof CODES)[number];

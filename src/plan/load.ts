@@ -85,19 +85,43 @@ export async function loadPlan(file: string, env: Env = process.env): Promise<Re
  * parse or any check finds a problem, the file is parsed again with positions and every check runs
  * again to locate each diagnostic. Valid plans, the common case in CI, never pay for positions.
  */
-export function checkPlanText(file: string, text: string, env: Env): Result<LoadedPlan, Diagnostic[]> {
-  const fast = parseYamlFast(text);
+export function checkPlanText(
+  file: string,
+  text: string,
+  env: Env,
+  { fastPath = true }: { fastPath?: boolean } = {},
+): Result<LoadedPlan, Diagnostic[]> {
+  const fast = fastPath ? parseYamlFast(text) : undefined;
   if (fast !== undefined) {
     const counter = new ProblemCounter();
     const plan = buildPlan(file, fast, env, counter);
     if (plan && counter.count === 0) return ok(plan);
   }
   const parsed = parseYaml(file, text);
-  if (parsed.diagnostics.length > 0) return err(parsed.diagnostics.sort(compareDiagnostics));
+  if (parsed.data === undefined) return err(parsed.diagnostics.sort(compareDiagnostics));
+  // YAML-level problems that leave the data whole (a duplicate key, an unknown tag) are reported
+  // with every problem the checks find.
   const sink = new DiagnosticSink(parsed);
   const plan = buildPlan(file, parsed.data, env, sink);
-  if (plan && sink.count === 0) return ok(plan);
-  return err(sink.diagnostics.sort(compareDiagnostics));
+  if (plan && sink.count === 0 && parsed.diagnostics.length === 0) return ok(plan);
+  return err([...parsed.diagnostics, ...sink.diagnostics].sort(compareDiagnostics));
+}
+
+/**
+ * For tests: the codes the checks find on the fast parser's data alone, or undefined when that
+ * parser declines the text. A plan's verdict and codes must not depend on which parser ran.
+ */
+export function fastPathCodes(text: string, env: Env, always = false): string[] | undefined {
+  const data = parseYamlFast(text, { always });
+  if (data === undefined) return undefined;
+  const codes: string[] = [];
+  buildPlan('plan.yaml', data, env, {
+    report: (_path, code) => void codes.push(code),
+    get count() {
+      return codes.length;
+    },
+  });
+  return codes;
 }
 
 /** Runs every check on plain plan data, and resolves the plan when none reports a problem. */
@@ -181,7 +205,10 @@ function leniently(text: string): unknown {
   const fast = parseYamlFast(text);
   if (fast !== undefined) return fast;
   try {
-    return parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // logLevel: no Node warning on stderr for a list or map used as a key.
+    return parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
+      maxAliasCount: MAX_ALIAS_COUNT,
+    });
   } catch {
     return undefined;
   }

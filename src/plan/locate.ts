@@ -70,8 +70,9 @@ function findPair(
   key: string,
   depth: number,
 ): Pair<unknown, unknown> | undefined {
-  // Later keys win over merged ones, and an explicit key wins over any merge.
-  for (const pair of items) {
+  // An explicit key wins over any merge; of a duplicated key, the last one, as in the data.
+  for (let i = items.length - 1; i >= 0; i--) {
+    const pair = items[i];
     if (isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key) return pair;
   }
   if (depth > 20) return undefined;

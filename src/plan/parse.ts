@@ -1,9 +1,16 @@
-import { CORE_SCHEMA, load } from 'js-yaml';
-import { type Document, LineCounter, parseDocument, visit } from 'yaml';
+import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
+import { type Document, isCollection, isNode, isPair, LineCounter, parseDocument, visit } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 /** Aliases may expand to at most this many nodes; beyond it the file is an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * Lists and maps may nest this deep. A plan needs about eight levels; far deeper data (which the
+ * YAML parsers read up to some hundreds of levels) would only give each later check its chance to
+ * exhaust the stack.
+ */
+export const MAX_DEPTH = 64;
 
 /** A plan file parsed as YAML: its document (with source ranges), plain data, and YAML-level problems. */
 export interface ParsedYaml {
@@ -35,6 +42,11 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     uniqueKeys: true,
     merge: true,
     strict: true,
+    // `!!binary`, `!!set` and other YAML 1.1 tags stay unresolved strings, refused as unknown tags.
+    resolveKnownTags: false,
+    // yaml would print a Node warning (stderr, outside any format) for a list or map used as a
+    // key; such a key is reported by the checks like any other unknown name.
+    logLevel: 'error',
   });
   const diagnostics: Diagnostic[] = [];
   const at = (offset: number) => ({ file, ...positionOf(lines, offset), severity: 'error' as const });
@@ -72,6 +84,14 @@ export function parseYaml(file: string, text: string): ParsedYaml {
           hint: 'replace the tab with spaces',
         });
         break;
+      case 'RESOURCE_EXHAUSTION':
+        diagnostics.push({
+          ...at(error.pos[0]),
+          code: 'yaml-syntax',
+          message: 'the YAML nests too deeply to be read (brackets or indentation hundreds of levels deep)',
+          hint: `a plan nests a few levels; look for runaway "[" or "{"`,
+        });
+        break;
       case 'MULTIPLE_DOCS':
         diagnostics.push({
           ...at(error.pos[0]),
@@ -99,7 +119,18 @@ export function parseYaml(file: string, text: string): ParsedYaml {
       }
     }
   }
-  if (diagnostics.length > 0) return { file, doc, lines, data: undefined, diagnostics };
+  // yaml may report one unclosed bracket once per level of nesting: each problem is shown once.
+  const seen = new Set<string>();
+  const unique = diagnostics.filter((d) => {
+    const key = `${d.line}:${d.column}:${d.code}:${d.message}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+  diagnostics.splice(0, diagnostics.length, ...unique);
+  // A duplicate key leaves a well-formed document (the later value wins): the rest of the file is
+  // still checked, so that the duplicate is reported alongside every other problem.
+  if (diagnostics.some((d) => d.code !== 'duplicate-key'))
+    return { file, doc, lines, data: undefined, diagnostics };
+  diagnostics.push(...unknownTags(doc, source, at));
 
   let data: unknown;
   try {
@@ -117,7 +148,91 @@ export function parseYaml(file: string, text: string): ParsedYaml {
     diagnostics.push({ ...at(0), code: 'yaml-syntax', message: firstLine(String((error as Error).message)) });
     return { file, doc, lines, data: undefined, diagnostics };
   }
+  if (depthOver(data, MAX_DEPTH)) {
+    diagnostics.push({
+      ...at(offsetAtDepth(doc, MAX_DEPTH)),
+      code: 'yaml-syntax',
+      message: `the YAML nests more than ${MAX_DEPTH} levels deep; a plan nests a few`,
+      hint: `look for runaway "[" or "{"`,
+    });
+    return { file, doc, lines, data: undefined, diagnostics };
+  }
   return { file, doc, lines, data, diagnostics };
+}
+
+/** The core schema's tags; any other (`!!python/object`, `!!js/function`, `!!binary`, `!foo`) is refused. */
+const KNOWN_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/** A diagnostic for each node with a tag outside the YAML 1.2 core schema. */
+function unknownTags(
+  doc: Document.Parsed,
+  source: string,
+  at: (offset: number) => Omit<Diagnostic, 'code' | 'message'>,
+): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, (_key, node) => {
+    if (!isNode(node) || node.tag === undefined || KNOWN_TAGS.has(node.tag)) return;
+    const shown = node.tag.replace(/^tag:yaml\.org,2002:/, '!!');
+    found.push({
+      ...at(tagOffset(source, node.range?.[0] ?? 0)),
+      code: 'unknown-tag',
+      message: `unknown YAML tag ${shown}; a plan holds plain strings, numbers, booleans, lists and maps`,
+      hint: 'remove the tag (quote the value if it must stay a string)',
+    });
+  });
+  return found;
+}
+
+/** Where the tag of a node starts: the node's range begins after its tag (and anchor), so step back. */
+function tagOffset(source: string, start: number): number {
+  let end = start;
+  for (let tokens = 0; tokens < 3; tokens++) {
+    while (end > 0 && /\s/.test(source[end - 1]!)) end--;
+    let begin = end;
+    while (begin > 0 && !/\s/.test(source[begin - 1]!)) begin--;
+    if (source[begin] === '!') return begin;
+    if (source[begin] !== '&') break;
+    end = begin;
+  }
+  return start;
+}
+
+/** Whether lists and maps nest deeper than `limit`, found without recursion. */
+export function depthOver(data: unknown, limit: number): boolean {
+  const values: unknown[] = [data];
+  const depths: number[] = [0];
+  // Aliases share objects: each is walked once (at the depth first found, a bound good enough).
+  const seen = new Set<object>();
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= limit) return true;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/** Where the first collection nested `depth` levels deep starts, found without recursion. */
+function offsetAtDepth(doc: Document.Parsed, depth: number): number {
+  const stack: [unknown, number][] = [[doc.contents, 0]];
+  while (stack.length > 0) {
+    const [node, level] = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (level >= depth) return node.range?.[0] ?? 0;
+    for (const item of node.items) stack.push([isPair(item) ? item.value : item, level + 1]);
+  }
+  return 0;
 }
 
 function firstLine(message: string): string {
@@ -141,20 +256,82 @@ function firstAliasOffset(doc: Document.Parsed): number {
   return offset;
 }
 
-// Anchors, aliases, merge keys and tags: anything where two parsers could disagree or that needs
-// the alias budget goes through the full parser.
+// Anchors, aliases, merge keys and tags need the alias budget or the tag check of the full parser.
 const NEEDS_FULL_PARSER = /(^|[\s[{,:-])[&*!][^\s\]},]|<</m;
 
+// Where the two parsers would read a file differently, it goes to the full parser too (a plan's
+// verdict must not depend on the parser): explicit keys; null keys (`~:`, `null:`), which they
+// turn into different strings ("" and "null"); and what js-yaml accepts but yaml refuses: a `#`
+// right after a closing bracket or quote, a lone CR as line end, flow collections over several
+// lines (yaml checks their indentation).
+const PARSERS_DIFFER = new RegExp(
+  [/^\s*\?(\s|$)/, /(^|[\s[{,?-])(~|[Nn]ull|NULL)[ \t]*:(\s|$)/, /[\]}"']#/, /\r(?!\n)/, /[[{][^\n\]}]*$/]
+    .map((re) => re.source)
+    .join('|'),
+  'm',
+);
+
 /**
- * The plain data of a plan in about a tenth of the time of `parseYaml` (js-yaml, YAML 1.2 core
- * schema, duplicate keys refused), or undefined when the file needs the full parser: it has YAML
- * errors, anchors, aliases, merge keys or tags. Only used to accept a valid plan quickly; every
- * diagnostic comes from `parseYaml`, which knows where each node is.
+ * The YAML 1.2 core schema exactly as `yaml` resolves plain scalars (its regular expressions and
+ * conversions), so that both parsers give every plan the same data. js-yaml's own CORE_SCHEMA is
+ * wider: `0b11`, `-0x1F`, `+0o7` and `+.5` are numbers there and strings in YAML 1.2; a plan's
+ * verdict must not depend on which parser read it (issue 10). Plain scalars only: a quoted one is
+ * always a string, and any tag sends the file to the full parser.
  */
-export function parseYamlFast(text: string): unknown {
-  if (NEEDS_FULL_PARSER.test(text) || NOT_TEXT.test(text)) return undefined;
+const scalar = (tag: string, test: RegExp, construct: (text: string) => unknown) =>
+  new Type(`tag:yaml.org,2002:${tag}`, {
+    kind: 'scalar',
+    resolve: (text: string | null) => text !== null && test.test(text),
+    construct: (text: string | null) => construct(text ?? ''),
+  });
+
+/** js-yaml keeps one implicit type per tag, so each tag's expressions are joined into one. */
+export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
+  implicit: [
+    // `<<` as `yaml` reads it with `merge: true` (js-yaml merges keys of this tag).
+    new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (text: string | null) => text === '<<' }),
+    scalar('null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
+    scalar('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'),
+    scalar('int', /^(?:0o[0-7]+|[-+]?[0-9]+|0x[0-9a-fA-F]+)$/, (text) =>
+      text[1] === 'o'
+        ? Number.parseInt(text.slice(2), 8)
+        : text[1] === 'x'
+          ? Number.parseInt(text.slice(2), 16)
+          : Number.parseInt(text, 10),
+    ),
+    scalar(
+      'float',
+      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
+      (text) =>
+        text.endsWith('nan') || text.endsWith('NaN') || text.endsWith('NAN')
+          ? Number.NaN
+          : /inf$/i.test(text)
+            ? text[0] === '-'
+              ? Number.NEGATIVE_INFINITY
+              : Number.POSITIVE_INFINITY
+            : Number.parseFloat(text),
+    ),
+  ],
+});
+
+/**
+ * The plain data of a plan in about a tenth of the time of `parseYaml` (js-yaml with the YAML 1.2
+ * core schema of `yaml`, duplicate keys refused), or undefined when the file needs the full
+ * parser: it has YAML errors, anchors, aliases, merge keys, tags or explicit keys. Only used to
+ * accept a valid plan quickly; every diagnostic comes from `parseYaml`, which knows where each
+ * node is.
+ */
+export function parseYamlFast(text: string, { always = false }: { always?: boolean } = {}): unknown {
+  // `always` (tests only): read anchors, aliases and merge keys too, to compare both parsers on them.
+  if ((!always && NEEDS_FULL_PARSER.test(text)) || PARSERS_DIFFER.test(text) || NOT_TEXT.test(text)) {
+    return undefined;
+  }
   try {
-    return load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, { schema: CORE_SCHEMA, json: false });
+    const data = load(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, {
+      schema: YAML_12_CORE,
+      json: false,
+    });
+    return depthOver(data, MAX_DEPTH) ? undefined : data;
   } catch {
     return undefined;
   }

@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
@@ -99,6 +100,56 @@ describe('SPEC 3 restore validate', () => {
     expect(result.code).toBe(EXIT.usage);
     expect(result.stderr).toContain('missing.yaml: no such file');
     expect(result.stdout).toContain('unknown-dependency');
+  });
+
+  it('a transposed-letter typo of a key gets a did-you-mean hint', async () => {
+    const dir = tempDir();
+    writeFile(
+      dir,
+      'typo.yaml',
+      'version: 1\nname: shop\nservices:\n  db:\n    start: x\n    hsot: a\n    stpo: y\n',
+    );
+    const result = await runCli(['validate', 'typo.yaml'], { cwd: dir });
+    expect(result.code).toBe(EXIT.invalid);
+    expect(result.stdout).toContain('unknown key "hsot" (did you mean "host"?)');
+    expect(result.stdout).toContain('unknown key "stpo" (did you mean "stop"?)');
+  });
+
+  // Opening a FIFO blocks until a writer comes: it must be refused from its stat, unopened.
+  it.each([
+    ['validate', []],
+    ['plan', []],
+    ['apply', ['--yes']],
+  ])('a FIFO given to %s is refused at once as not a regular file (2)', async (command, extra) => {
+    const dir = tempDir();
+    execFileSync('mkfifo', [`${dir}/plan.yaml`]);
+    const result = await runCli([command, 'plan.yaml', ...extra], { cwd: dir, timeoutMs: 5000 });
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('plan.yaml is not a regular file (a FIFO)');
+    expect(hasStackTrace(result.stderr)).toBe(false);
+  });
+
+  it('a character device (/dev/stdin, /dev/zero) is refused as not a regular file (2)', async () => {
+    const result = await runCli(['validate', '/dev/zero', '/dev/null'], { timeoutMs: 5000 });
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('/dev/zero is not a regular file (a character device)');
+    expect(result.stderr).toContain('/dev/null is not a regular file (a character device)');
+    // stdin of the child is a pipe: /dev/stdin leads to it.
+    const stdin = await runCli(['validate', '/dev/stdin'], { input: VALID, timeoutMs: 5000 });
+    expect(stdin.code).toBe(EXIT.usage);
+    expect(stdin.stderr).toMatch(/\/dev\/stdin is not a regular file \(a (FIFO|character device|socket)\)/);
+  });
+
+  it('a symlink to a regular file is read; a dangling one is "no such file"', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'real.yaml', VALID);
+    symlinkSync('real.yaml', `${dir}/link.yaml`);
+    symlinkSync('gone.yaml', `${dir}/dangling.yaml`);
+    expect((await runCli(['validate', 'link.yaml'], { cwd: dir })).code).toBe(EXIT.ok);
+    const dangling = await runCli(['validate', 'dangling.yaml'], { cwd: dir });
+    expect(dangling.code).toBe(EXIT.usage);
+    expect(dangling.stderr).toContain('dangling.yaml: no such file');
   });
 
   it('a directory is a usage error (2)', async () => {

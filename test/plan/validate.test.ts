@@ -46,6 +46,52 @@ describe('SPEC 2 Validation: every code points at the offending node', () => {
     expect(d.message).toContain('"start"');
   });
 
+  it('duplicate-key: the rest of the file is still checked, every problem reported with it', () => {
+    const found = diagnose(
+      `${HEAD}services:\n  a:\n    start: x\n    start: y\n    timeout: 5\n  b:\n    start: z\n    depends_on: [c]\n`,
+    );
+    expect(found.map((d) => `${at(d)} ${d.code}`)).toEqual([
+      '6:5 duplicate-key',
+      '7:14 invalid-duration',
+      '10:18 unknown-dependency',
+    ]);
+  });
+
+  it('duplicate-key: a problem in the value points at the occurrence that counts, the last', () => {
+    const found = diagnose(`${HEAD}services:\n  a:\n    start: x\n    timeout: 5s\n    timeout: 5\n`);
+    expect(found.map((d) => `${at(d)} ${d.code}`)).toEqual(['7:5 duplicate-key', '7:14 invalid-duration']);
+  });
+
+  it.each([
+    [
+      'a Python object',
+      'start: !!python/object/apply:os.system ["ls"]',
+      '!!python/object/apply:os.system',
+      12,
+    ],
+    ['a JavaScript function', 'start: !!js/function "function () {}"', '!!js/function', 12],
+    ['a local tag', 'start: !foo x', '!foo', 12],
+    ['a YAML 1.1 binary', 'start: !!binary aGk=', '!!binary', 12],
+    ['a tag after an anchor', 'start: &s !foo x', '!foo', 15],
+  ])('unknown-tag: %s is refused at its tag', (_label, line, tag, column) => {
+    const d = only(`${HEAD}services:\n  a:\n    ${line}\n`, 'unknown-tag');
+    expect(at(d)).toBe(`5:${column}`);
+    expect(d.message).toContain(`unknown YAML tag ${tag}`);
+  });
+
+  it('unknown-tag: the core schema tags are accepted', () => {
+    expect(
+      diagnose(
+        `${HEAD}services: !!map\n  a:\n    start: !!str 1\n    retries: !!int 2\n    depends_on: !!seq []\n`,
+      ),
+    ).toEqual([]);
+  });
+
+  it('unknown-tag: reported with the other problems of the file', () => {
+    const found = diagnose(`${HEAD}services:\n  a:\n    start: !foo x\n    helth: []\n`);
+    expect(found.map((d) => `${at(d)} ${d.code}`)).toEqual(['5:12 unknown-tag', '6:5 unknown-key']);
+  });
+
   it('unknown-key: at the key, with the closest known key as hint', () => {
     const d = only(
       `${HEAD}services:\n  api:\n    start: x\n    depends-on: [db]\n  db:\n    start: y\n`,

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
+import { distance as levenshtein } from 'fastest-levenshtein';
 import { describe, expect, it } from 'vitest';
-import { closest } from '../../src/util/closest.js';
+import { closest, editDistance } from '../../src/util/closest.js';
 
 const SERVICE_KEYS = [
   'stage',
@@ -66,5 +68,96 @@ describe('Validation hints: closest known name (SPEC 2, "Validation")', () => {
 
   it('a closer candidate wins over an earlier one', () => {
     expect(closest('stat', ['stage', 'start'])).toBe('start');
+  });
+});
+
+describe('Validation hints: a swap of two adjacent letters is one edit', () => {
+  it('transposed letters are recognised in short and long words', () => {
+    expect(closest('cahce', ['cache', 'cwd'])).toBe('cache');
+    expect(closest('hsot', ['host', 'stop'])).toBe('host');
+    expect(closest('stpo', ['stop', 'start'])).toBe('stop');
+    expect(closest('tpc', CHECK_KINDS)).toBe('tcp');
+    expect(closest('tiemout', ['timeout', 'retries'])).toBe('timeout');
+    expect(closest('depnds_on', SERVICE_KEYS)).toBe('depends_on');
+    expect(closest('dpeends_on', SERVICE_KEYS)).toBe('depends_on');
+  });
+
+  it('known distances', () => {
+    expect(editDistance('cahce', 'cache')).toBe(1);
+    expect(editDistance('ca', 'abc')).toBe(3); // OSA: a substring is not edited twice
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('abc', '')).toBe(3);
+  });
+});
+
+/** The textbook full-matrix optimal string alignment distance, as an oracle. */
+function reference(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+describe('editDistance properties', () => {
+  // A small alphabet makes repeated and swapped letters frequent.
+  const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd', '_'), maxLength: 12 });
+  const runs = { numRuns: 2000 };
+
+  it('equals the full-matrix optimal string alignment distance', () => {
+    fc.assert(
+      fc.property(word, word, (a, b) => editDistance(a, b) === reference(a, b)),
+      runs,
+    );
+  });
+
+  it('is symmetric, zero exactly for equal words, and bounded by the lengths', () => {
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        const d = editDistance(a, b);
+        expect(d).toBe(editDistance(b, a));
+        expect(d === 0).toBe(a === b);
+        expect(d).toBeGreaterThanOrEqual(Math.abs(a.length - b.length));
+        expect(d).toBeLessThanOrEqual(Math.max(a.length, b.length));
+      }),
+      runs,
+    );
+  });
+
+  it('never exceeds Levenshtein, and is at least half of it (a swap is two Levenshtein edits)', () => {
+    fc.assert(
+      fc.property(word, word, (a, b) => {
+        const d = editDistance(a, b);
+        const l = levenshtein(a, b);
+        expect(d).toBeLessThanOrEqual(l);
+        expect(d).toBeGreaterThanOrEqual(Math.ceil(l / 2));
+      }),
+      runs,
+    );
+  });
+
+  it('a swap of two different adjacent letters is exactly one edit', () => {
+    fc.assert(
+      fc.property(
+        word.filter((w) => w.length >= 2),
+        fc.nat(),
+        (w, at) => {
+          const i = at % (w.length - 1);
+          fc.pre(w[i] !== w[i + 1]);
+          const swapped = w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
+          expect(editDistance(w, swapped)).toBe(1);
+        },
+      ),
+      runs,
+    );
   });
 });
