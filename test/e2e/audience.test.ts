@@ -52,6 +52,31 @@ function expectWholeRun(dir: string): Record<string, unknown>[] {
   return lines;
 }
 
+/**
+ * `restore apply` in a real terminal: script(1) gives it a pty; killing script closes that
+ * terminal, as a dropped ssh session or a closed laptop does (the kernel hangs restore up, and
+ * its writes to the terminal fail).
+ */
+function applyInTerminal(dir: string) {
+  const command = `exec ${process.execPath} ${BIN} apply plan.yaml --state-dir state`;
+  return spawn('script', ['-qfec', command, '/dev/null'], {
+    cwd: dir,
+    env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Waits until the run has recorded its end and let go of its lock, with no one watching. */
+function runSettled(dir: string, what: string): Promise<void> {
+  return eventually(
+    () =>
+      journalEvents(dir).some((line) => line.event === 'run.finished') &&
+      !existsSync(join(dir, 'state', 'audience', 'lock')),
+    what,
+    20_000,
+  );
+}
+
 describe('SPEC 4 step 10: a restoration never stops because its audience went away', () => {
   for (const format of ['pretty', 'json']) {
     it(`a closed stdout (| head -1, --log-format ${format}) stops the output, not the run`, async () => {
@@ -103,27 +128,14 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
   it('a terminal that closes mid-run (a real pty whose master goes away): restoring goes on', async () => {
     const dir = workDir();
     chainPlan(dir);
-    // script(1) gives restore a real terminal; killing script closes it, as closing a laptop's
-    // ssh session does: the kernel hangs up restore (SIGHUP) and writes to the terminal fail.
-    const command = `exec ${process.execPath} ${BIN} apply plan.yaml --state-dir state`;
-    const script = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: dir,
-      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const script = applyInTerminal(dir);
     await eventually(
       () => journalEvents(dir).some((line) => line.event === 'service.starting'),
       'the run to start',
       15_000,
     );
     script.kill('SIGKILL');
-    await eventually(
-      () =>
-        journalEvents(dir).some((line) => line.event === 'run.finished') &&
-        !existsSync(join(dir, 'state', 'audience', 'lock')),
-      'the run to finish without its terminal and let go of its lock',
-      20_000,
-    );
+    await runSettled(dir, 'the run to finish without its terminal and let go of its lock');
     const lines = expectWholeRun(dir);
     // Whichever the kernel delivers first: the hang-up, or the failed write to the closed terminal.
     expect(lines.find((line) => line.event === 'run.output-lost')?.cause).toMatch(/^(SIGHUP|EIO)$/);
@@ -144,21 +156,10 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
         },
       }),
     );
-    const command = `exec ${process.execPath} ${BIN} apply plan.yaml --state-dir state`;
-    const script = spawn('script', ['-qfec', command, '/dev/null'], {
-      cwd: dir,
-      env: { ...process.env, TERM: 'xterm', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const script = applyInTerminal(dir);
     await whenOutput(script, 'Start stage');
     script.kill('SIGKILL');
-    await eventually(
-      () =>
-        journalEvents(dir).some((line) => line.event === 'run.finished') &&
-        !existsSync(join(dir, 'state', 'audience', 'lock')),
-      'the run to stop at the gate without its terminal',
-      20_000,
-    );
+    await runSettled(dir, 'the run to stop at the gate without its terminal');
     const lines = journalEvents(dir);
     expect(lines.find((line) => line.event === 'run.finished')?.result).toBe('awaiting-approval');
     expect(lines.some((line) => line.event === 'stage.approved')).toBe(false);
