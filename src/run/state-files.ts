@@ -189,18 +189,23 @@ export function ensureStateDirectory(dir: string, followLink = false): void {
 /** A state directory that cannot be created or read, in words, with what to do. */
 export function unusable(dir: string, error: unknown): StateError {
   if (error instanceof StateError) return error;
+  return new StateError(`cannot use state dir ${dir}: ${inWords(error)}; ${WHAT_TO_DO}`, 'unusable', dir);
+}
+
+/** What a failed system call on state means, for people: one table for every message here. */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'no space left on the device',
+  ENOTDIR: 'a file is in the way',
+  EIO: 'an I/O error',
+};
+
+function inWords(error: unknown): string {
   const code = errnoOf(error);
-  const why =
-    code === 'EACCES' || code === 'EPERM'
-      ? 'permission denied'
-      : code === 'EROFS'
-        ? 'the file system is read-only'
-        : code === 'ENOSPC'
-          ? 'no space left on the device'
-          : code === 'ENOTDIR'
-            ? 'a file is in the way'
-            : (code ?? String(error));
-  return new StateError(`cannot use state dir ${dir}: ${why}; ${WHAT_TO_DO}`, 'unusable', dir);
+  return (code === undefined ? undefined : ERRNO_WORDS[code]) ?? code ?? String(error);
 }
 
 /**
@@ -236,14 +241,5 @@ export function refuseNonFilesIn(dirs: readonly string[], files: readonly string
 /** A write to state that failed during a run, in words: the path, why, and that the journal holds. */
 export function ioFailed(path: string, error: unknown): StateError {
   if (error instanceof StateError) return error;
-  const code = errnoOf(error);
-  const why =
-    code === 'ENOSPC' || code === 'EDQUOT'
-      ? 'no space left on the device'
-      : code === 'EROFS'
-        ? 'the file system became read-only'
-        : code === 'EIO'
-          ? 'an I/O error'
-          : (code ?? String(error));
-  return new StateError(`cannot write ${path}: ${why}`, 'io', path);
+  return new StateError(`cannot write ${path}: ${inWords(error)}`, 'io', path);
 }
