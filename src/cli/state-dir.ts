@@ -1,3 +1,4 @@
+import { quote } from 'shlex';
 import { chooseStateDir, type StateDirChoice } from '../run/state-dir.js';
 import type { Io } from './io.js';
 
@@ -15,10 +16,5 @@ export function useStateDir(flag: string | undefined, planFile: string, io: Io):
 
 /** `--state-dir X` for a "continue with" hint: only when the user gave one (else the default holds). */
 export function stateDirFlag(choice: StateDirChoice): string {
-  return choice.flag === undefined ? '' : ` --state-dir ${shellWord(choice.flag)}`;
-}
-
-/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
-export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  return choice.flag === undefined ? '' : ` --state-dir ${quote(choice.flag)}`;
 }
