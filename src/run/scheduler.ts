@@ -170,6 +170,8 @@ export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): 
         }
       };
       const dispatch = () => {
+        // A wave whose services are all settled closes before the next services start.
+        for (const stage of group) closeStage(stage);
         for (const slot of members) {
           if (slot.state !== 'pending') continue;
           if (options.signal.aborted) {

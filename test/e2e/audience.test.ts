@@ -120,6 +120,8 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
     const result = await done;
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toMatch(/^c\s+wave-3\s+healthy/m);
+    // A service without checks is healthy once its start succeeds, and the line says so.
+    expect(result.stdout).toMatch(/^\s*\S+\s+a\s+healthy\s+in \S+ \(no checks/m);
     const lines = expectWholeRun(dir);
     // Pipes are not the terminal: nothing was lost.
     expect(lines.some((line) => line.event === 'run.output-lost')).toBe(false);

@@ -246,4 +246,21 @@ describe('SPEC 4 scheduling', () => {
       );
     }
   });
+
+  it('a wave whose services have all settled closes before the next wave opens', async () => {
+    const plan = planOf([
+      { name: 'wave-1', computed: true, services: [service('a', 'wave-1')] },
+      { name: 'wave-2', computed: true, services: [service('b', 'wave-2', ['a'])] },
+    ]);
+    const o = await run(plan);
+    const stageEvents = o.events
+      .filter((e) => e.type.startsWith('stage.'))
+      .map((e) => `${e.type}:${(e as { stage: string }).stage}`);
+    expect(stageEvents).toEqual([
+      'stage.started:wave-1',
+      'stage.finished:wave-1',
+      'stage.started:wave-2',
+      'stage.finished:wave-2',
+    ]);
+  });
 });

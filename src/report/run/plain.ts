@@ -85,7 +85,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
           event.time,
           event.resumed
             ? `${who(event.service)}  ${c.green('healthy')}  still, as recorded before the resume; not restarted`
-            : `${who(event.service)}  ${c.green('healthy')}  after ${plural(event.rounds, 'round')} in ${formatElapsed(event.duration_ms)}`,
+            : event.rounds === 0
+              ? `${who(event.service)}  ${c.green('healthy')}  in ${formatElapsed(event.duration_ms)} (no checks: its start succeeding is enough)`
+              : `${who(event.service)}  ${c.green('healthy')}  after ${plural(event.rounds, 'round')} in ${formatElapsed(event.duration_ms)}`,
         );
         return;
       case 'service.already-healthy':
