@@ -48,7 +48,7 @@ describe('SPEC 3 Output: apply on a terminal', () => {
     const { code, output } = await applyOnTerminal(dir, 'rows 0 cols 0');
     expect(code, output).toBe(EXIT.ok);
     expect(output).toMatch(/first\s+starting/);
-    expect(output).toMatch(/second\s+healthy\s+after/);
+    expect(output).toMatch(/second\s+healthy\s+in \S+ \(no checks/);
   });
 
   it('a sized terminal gets the live view', async () => {
@@ -58,6 +58,6 @@ describe('SPEC 3 Output: apply on a terminal', () => {
     expect(code, output).toBe(EXIT.ok);
     expect(output).toContain('stage wave-2');
     expect(output).toMatch(/elapsed \d/);
-    expect(output).not.toMatch(/second\s+healthy\s+after/);
+    expect(output).not.toMatch(/second\s+healthy\s+in \S+ \(no checks/);
   });
 });
