@@ -10,21 +10,20 @@ import { writeFile } from '../helpers/tmp.js';
 
 const workDir = useWorkDirs();
 
+/** Writes the test's plan (named `audience`) into `dir`. */
+function writePlan(dir: string, fields: Record<string, unknown>): void {
+  writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'audience', ...fields }));
+}
+
 /** A chain of three one-shots, each taking a moment: the run outlasts its first line of output. */
 function chainPlan(dir: string): void {
-  writeFile(
-    dir,
-    'plan.yaml',
-    JSON.stringify({
-      version: 1,
-      name: 'audience',
-      services: {
-        a: { start: 'sleep 0.4' },
-        b: { start: 'sleep 0.4', depends_on: ['a'] },
-        c: { start: 'sleep 0.4', depends_on: ['b'] },
-      },
-    }),
-  );
+  writePlan(dir, {
+    services: {
+      a: { start: 'sleep 0.4' },
+      b: { start: 'sleep 0.4', depends_on: ['a'] },
+      c: { start: 'sleep 0.4', depends_on: ['b'] },
+    },
+  });
 }
 
 function journalEvents(dir: string): Record<string, unknown>[] {
@@ -145,19 +144,13 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
 
   it('a terminal that closes at an approval prompt: nobody can answer, so the run stops resumable (exit 4)', async () => {
     const dir = workDir();
-    writeFile(
-      dir,
-      'plan.yaml',
-      JSON.stringify({
-        version: 1,
-        name: 'audience',
-        stages: [{ name: 'one' }, { name: 'two', approval: true }],
-        services: {
-          a: { stage: 'one', start: 'true' },
-          b: { stage: 'two', start: 'true', depends_on: ['a'] },
-        },
-      }),
-    );
+    writePlan(dir, {
+      stages: [{ name: 'one' }, { name: 'two', approval: true }],
+      services: {
+        a: { stage: 'one', start: 'true' },
+        b: { stage: 'two', start: 'true', depends_on: ['a'] },
+      },
+    });
     const script = applyInTerminal(dir);
     await whenOutput(script, 'Start stage');
     script.kill('SIGKILL');
@@ -169,18 +162,12 @@ describe('SPEC 4 step 10: a restoration never stops because its audience went aw
 
   it('SIGHUP while down stops services: it goes on stopping them all', async () => {
     const dir = workDir();
-    writeFile(
-      dir,
-      'plan.yaml',
-      JSON.stringify({
-        version: 1,
-        name: 'audience',
-        services: {
-          a: { start: 'true', stop: "sh -c 'sleep 0.5; echo a > stopped-a'" },
-          b: { start: 'true', stop: "sh -c 'sleep 0.5; echo b > stopped-b'", depends_on: ['a'] },
-        },
-      }),
-    );
+    writePlan(dir, {
+      services: {
+        a: { start: 'true', stop: "sh -c 'sleep 0.5; echo a > stopped-a'" },
+        b: { start: 'true', stop: "sh -c 'sleep 0.5; echo b > stopped-b'", depends_on: ['a'] },
+      },
+    });
     const { child, done } = spawnCli(['down', 'plan.yaml', '--yes', '--state-dir', 'state'], { cwd: dir });
     await whenOutput(child, 'state dir', 'stderr');
     child.kill('SIGHUP');
