@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { type Command, Help, type Option } from 'commander';
-import { parseDocument } from 'yaml';
+import { parseYamlLeniently } from '../plan/parse.js';
 import { readPlanSource } from '../plan/source.js';
 import { unreachable } from '../util/unreachable.js';
 import type { CompletionShell } from './shells.js';
@@ -89,21 +88,10 @@ function isString(value: string | undefined): value is string {
 
 /** Service or stage names of a plan, read leniently; none when the file is not a readable plan. */
 async function namesInPlan(file: string, kind: 'services' | 'stages'): Promise<string[]> {
-  try {
-    if (!(await stat(file)).isFile()) return []; // a FIFO or device would block or never end
-  } catch {
-    return [];
-  }
+  // readPlanSource refuses a FIFO or a device from its stat, before opening it.
   const source = await readPlanSource(file);
   if (!source.ok || source.value.kind !== 'text') return [];
-  let data: unknown;
-  try {
-    data = parseDocument(source.value.text, { uniqueKeys: false, logLevel: 'error' }).toJS({
-      maxAliasCount: 100,
-    });
-  } catch {
-    return []; // an alias bomb, or YAML too broken to hold any names
-  }
+  const data = parseYamlLeniently(source.value.text);
   if (!isRecord(data)) return [];
   if (kind === 'services') return isRecord(data.services) ? Object.keys(data.services).sort() : [];
   if (!Array.isArray(data.stages)) return [];

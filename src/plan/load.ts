@@ -1,5 +1,4 @@
 import { dirname, resolve as resolvePath } from 'node:path';
-import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
@@ -8,7 +7,7 @@ import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
 import type { PartialHost } from './hosts.js';
 import type { ResolvedHost, ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
-import { MAX_ALIAS_COUNT, parseYaml, parseYamlFast } from './parse.js';
+import { parseYaml, parseYamlFast, parseYamlLeniently } from './parse.js';
 import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
 import {
   Check,
@@ -72,7 +71,7 @@ export async function loadPlan(file: string, env: Env = process.env): Promise<Re
   }
   const checked = checkPlanText(file, source.value.text, env);
   if (!checked.ok) {
-    const secretValues = secretValuesOf(leniently(source.value.text), env);
+    const secretValues = secretValuesOf(parseYamlLeniently(source.value.text), env);
     return err({ kind: 'invalid', diagnostics: checked.error, secretValues });
   }
   return ok(checked.value);
@@ -198,20 +197,6 @@ function secretValuesOf(data: unknown, env: Env): string[] {
   const listed = isRecord(data) ? data.secrets : undefined;
   const names = (Array.isArray(listed) ? listed : [listed]).filter((name) => typeof name === 'string');
   return names.map((name) => env[name] ?? '').filter((value) => value !== '');
-}
-
-/** Whatever data an invalid plan's text still gives, YAML errors or not; undefined if none. */
-function leniently(text: string): unknown {
-  const fast = parseYamlFast(text);
-  if (fast !== undefined) return fast;
-  try {
-    // logLevel: no Node warning on stderr for a list or map used as a key.
-    return parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
-      maxAliasCount: MAX_ALIAS_COUNT,
-    });
-  } catch {
-    return undefined;
-  }
 }
 
 function assemble(

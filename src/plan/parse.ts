@@ -336,3 +336,21 @@ export function parseYamlFast(text: string, { always = false }: { always?: boole
     return undefined;
   }
 }
+
+/**
+ * Whatever data a plan's text still gives, valid or not, YAML errors or not; undefined if none
+ * (an alias bomb, YAML too broken to hold anything). For readers that want what they can get:
+ * the secrets of an invalid plan, the names shell completion offers.
+ */
+export function parseYamlLeniently(text: string): unknown {
+  const fast = parseYamlFast(text);
+  if (fast !== undefined) return fast;
+  try {
+    // logLevel: no Node warning on stderr for a list or map used as a key.
+    return parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
+      maxAliasCount: MAX_ALIAS_COUNT,
+    });
+  } catch {
+    return undefined;
+  }
+}
