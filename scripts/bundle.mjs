@@ -17,7 +17,7 @@ const external = process.env.RESTORE_BUNDLE_ALL ? [] : Object.keys(pkg.dependenc
 rmSync('dist/bundle', { recursive: true, force: true });
 
 await build({
-  entryPoints: ['src/cli/main.ts', 'src/run/executor/spawner-main.ts'],
+  entryPoints: ['src/cli/main.ts', 'src/run/places/process/spawner-main.ts'],
   outdir: 'dist/bundle',
   entryNames: '[name]',
   bundle: true,

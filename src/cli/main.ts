@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { StateError } from '../run/state-files.js';
+import { StateError } from '../run/state/state-files.js';
 import { unreachable } from '../util/unreachable.js';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';

@@ -1,5 +1,5 @@
 import { quote } from 'shlex';
-import { chooseStateDir, type StateDirChoice } from '../run/state-dir.js';
+import { chooseStateDir, type StateDirChoice } from '../run/state/state-dir.js';
 import type { Io } from './io.js';
 
 /**

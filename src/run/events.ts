@@ -1,4 +1,4 @@
-import type { CommandRecord, Stream } from './executor/types.js';
+import type { CommandRecord, Stream } from './places/process/types.js';
 import type { CheckResult } from './probes/types.js';
 import { RunTimes, type RunTimesSeed } from './times.js';
 
@@ -97,7 +97,7 @@ export interface ServiceStarting extends ServiceEventBase {
   command: string | null;
   daemon: boolean;
   /**
-   * The mark in the environment of this attempt's processes (executor/escaped.ts), on disk before
+   * The mark in the environment of this attempt's processes (places/process/escaped.ts), on disk before
    * the command starts: a resumed run finds what is still running of it, whatever its pid.
    */
   mark?: string;

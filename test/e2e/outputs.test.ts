@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { prettyFactory } from 'pino-pretty';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { GENESIS, sealLine } from '../../src/run/journal/format.js';
+import { GENESIS, sealLine } from '../../src/run/state/journal/format.js';
 import { formatElapsed } from '../../src/util/duration.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { daemon, tcp, useWorkDirs } from '../helpers/e2e.js';

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../../src/run/executor/types.js';
+import type { CommandSpec } from '../../src/run/places/process/types.js';
 
 /**
  * Builders of command specs for the executor and exec-check tests: `spec` for an argv, `sh` for

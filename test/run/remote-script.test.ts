@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedCommand, ResolvedHost } from '../../src/plan/model.js';
-import { groupAlive } from '../../src/run/executor/process-group.js';
+import { groupAlive } from '../../src/run/places/process/process-group.js';
 import {
   daemonScript,
   END_MARKER,
@@ -12,8 +12,8 @@ import {
   REMOTE_COMMAND_LINE,
   remoteServicesDir,
   runScript,
-} from '../../src/run/remote/script.js';
-import { SshHosts } from '../../src/run/remote/ssh.js';
+} from '../../src/run/places/ssh/script.js';
+import { SshHosts } from '../../src/run/places/ssh/ssh.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
 import { useTempDir } from '../helpers/tmp.js';
 

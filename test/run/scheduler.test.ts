@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/plan/model.js';
+import { runStages } from '../../src/run/engine/scheduler.js';
+import type { ServiceOutcome } from '../../src/run/engine/service-runner.js';
 import { EventBus, type RunEvent } from '../../src/run/events.js';
-import { runStages } from '../../src/run/scheduler.js';
-import type { ServiceOutcome } from '../../src/run/service-runner.js';
 
 /**
  * The scheduler's decisions, with services whose outcome the test chooses. (Starting real

@@ -12,19 +12,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { directLauncher } from '../../src/run/executor/launch.js';
-import { JournalWriter } from '../../src/run/journal/writer.js';
-import { takeLock } from '../../src/run/lock.js';
-import { writePidFile } from '../../src/run/pid-file.js';
+import { directLauncher } from '../../src/run/places/process/launch.js';
 import { Redactor } from '../../src/run/redact.js';
-import { openRunLog } from '../../src/run/run-log.js';
-import { chooseStateDir, newRunId } from '../../src/run/state-dir.js';
+import { JournalWriter } from '../../src/run/state/journal/writer.js';
+import { takeLock } from '../../src/run/state/lock.js';
+import { writePidFile } from '../../src/run/state/pid-file.js';
+import { openRunLog } from '../../src/run/state/run-log.js';
+import { chooseStateDir, newRunId } from '../../src/run/state/state-dir.js';
 import {
   checkStateDirectory,
   openStateFile,
   StateError,
   writeFileAtomic,
-} from '../../src/run/state-files.js';
+} from '../../src/run/state/state-files.js';
 import { eventually, isAlive } from '../helpers/processes.js';
 import { useTempDir } from '../helpers/tmp.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fitBytes, StderrTail, TAIL_BYTES, withStderr } from '../../src/run/executor/stderr-tail.js';
+import { fitBytes, StderrTail, TAIL_BYTES, withStderr } from '../../src/run/places/process/stderr-tail.js';
 import { Redactor } from '../../src/run/redact.js';
 
 describe('SPEC 4 apply, step 11: the stderr lines a failure carries', () => {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedHealth } from '../../src/plan/model.js';
-import { verifyHealth } from '../../src/run/verify.js';
+import { verifyHealth } from '../../src/run/engine/verify.js';
 import { freePorts } from '../helpers/ports.js';
 
 const servers: Server[] = [];

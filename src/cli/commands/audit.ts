@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseJournal } from '../../run/journal/read.js';
+import { parseJournal } from '../../run/state/journal/read.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';

@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises';
 import { parseOnly } from '../../plan/select.js';
 import { colorsFor } from '../../report/style.js';
-import { stopOrder, stopService, withDependents } from '../../run/down.js';
-import { SshHosts } from '../../run/remote/ssh.js';
-import { checkPlanState, planState, sshDir } from '../../run/state-dir.js';
+import { stopOrder, stopService, withDependents } from '../../run/engine/down.js';
+import { SshHosts } from '../../run/places/ssh/ssh.js';
+import { checkPlanState, planState, sshDir } from '../../run/state/state-dir.js';
 import { closest } from '../../util/closest.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { type PlanFormat, renderPlan } from '../../report/plan/formats.js';
 import { colorsFor } from '../../report/style.js';
-import type { LiveStatus } from '../../run/live.js';
+import type { LiveStatus } from '../../run/engine/live.js';
 import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
@@ -28,14 +28,14 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
   }
   let live: Record<string, LiveStatus> | undefined;
   if (options.live) {
-    const { probeLive } = await import('../../run/live.js');
+    const { probeLive } = await import('../../run/engine/live.js');
     const selected = only.length > 0 ? selectServices(loaded.plan, only) : undefined;
     const probed = selected?.ok ? selected.value : loaded.plan;
     if (Object.keys(probed.hosts).length === 0) {
       live = await probeLive(probed, loaded.dir);
     } else {
       // Remote exec checks share one connection per host, in a private directory of its own.
-      const { SshHosts } = await import('../../run/remote/ssh.js');
+      const { SshHosts } = await import('../../run/places/ssh/ssh.js');
       const dir = mkdtempSync(join(tmpdir(), 'restore-live-'));
       const ssh = new SshHosts(probed.hosts, dir);
       try {

@@ -1,8 +1,8 @@
 import { renderReportJunit } from '../../report/report/junit.js';
 import { renderReportMarkdown } from '../../report/report/markdown.js';
 import { outputTails } from '../../report/report/output-tail.js';
-import { loadRun } from '../../run/resume.js';
-import { checkPlanState, planState, runLog } from '../../run/state-dir.js';
+import { loadRun } from '../../run/engine/resume.js';
+import { checkPlanState, planState, runLog } from '../../run/state/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';

@@ -1,7 +1,7 @@
 import { renderStatusText, statusJson } from '../../report/report/status.js';
 import { colorsFor } from '../../report/style.js';
-import { loadRun } from '../../run/resume.js';
-import { checkPlanState, planState } from '../../run/state-dir.js';
+import { loadRun } from '../../run/engine/resume.js';
+import { checkPlanState, planState } from '../../run/state/state-dir.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
 import { useStateDir } from '../state-dir.js';

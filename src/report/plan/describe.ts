@@ -8,7 +8,7 @@ import type {
   ResolvedPlan,
   ResolvedService,
 } from '../../plan/model.js';
-import type { LiveStatus } from '../../run/live.js';
+import type { LiveStatus } from '../../run/engine/live.js';
 import { formatDuration } from '../../util/duration.js';
 
 /**

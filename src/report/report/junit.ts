@@ -1,4 +1,4 @@
-import type { RunSnapshot } from '../../run/journal/state.js';
+import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { xmlText } from './text.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { RunSnapshot, ServiceState } from '../../run/journal/state.js';
+import type { RunSnapshot, ServiceState } from '../../run/state/journal/state.js';
 import { formatElapsed } from '../../util/duration.js';
 import { RESULT_WORDS } from '../run/words.js';
 import { markdownCode, markdownCodeBlock } from './text.js';

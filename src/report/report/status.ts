@@ -1,4 +1,4 @@
-import type { RunSnapshot } from '../../run/journal/state.js';
+import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { formatElapsed } from '../../util/duration.js';
 import { RESULT_WORDS } from '../run/words.js';
 import { alignColumns, type Colors } from '../style.js';

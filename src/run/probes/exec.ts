@@ -1,7 +1,7 @@
 import { formatCommand } from '../../plan/command-text.js';
-import { runCommand } from '../executor/run-command.js';
-import { withStderr } from '../executor/stderr-tail.js';
-import type { CommandRecord, CommandSpec } from '../executor/types.js';
+import { runCommand } from '../places/process/run-command.js';
+import { withStderr } from '../places/process/stderr-tail.js';
+import type { CommandRecord, CommandSpec } from '../places/process/types.js';
 import type { CheckResult } from './types.js';
 
 /** The most of a check's output held in memory: its last non-empty line, cut to this length. */

@@ -1,8 +1,8 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
-import { toSpec } from '../executor/spec.js';
-import { commandBudget, explainRemote, inTurn, type RemoteTarget, remoteSpec } from '../remote/run.js';
-import { remoteDisplay } from '../remote/ssh.js';
+import { toSpec } from '../places/process/spec.js';
+import { commandBudget, explainRemote, inTurn, type RemoteTarget, remoteSpec } from '../places/ssh/run.js';
+import { remoteDisplay } from '../places/ssh/ssh.js';
 import { execCheck } from './exec.js';
 import { httpCheck } from './http.js';
 import { tcpCheck } from './tcp.js';

@@ -1,0 +1,51 @@
+import PQueue from 'p-queue';
+import type { ResolvedPlan } from '../../plan/model.js';
+import type { SshHosts } from '../places/ssh/ssh.js';
+import { probeRound } from '../probes/round.js';
+import { describeRound, remoteTargetOf } from './service-runner.js';
+
+/** What `plan --live` found for a service: healthy (and so skipped by apply) or not, and why. */
+export interface LiveStatus {
+  healthy: boolean;
+  /** False when the service has no checks, so there was nothing to probe. */
+  probed: boolean;
+  /** Whether `apply` would skip it: healthy and `skip_if_healthy`. */
+  would_skip: boolean;
+  detail: string;
+}
+
+/**
+ * `plan --live` (SPEC section 3): one probe round per service, health checks only, never a start
+ * command. Rounds run concurrently, a bounded number at a time.
+ */
+export async function probeLive(
+  plan: ResolvedPlan,
+  planDir: string,
+  concurrency = 16,
+  ssh?: SshHosts,
+): Promise<Record<string, LiveStatus>> {
+  const queue = new PQueue({ concurrency });
+  const out: Record<string, LiveStatus> = {};
+  await Promise.all(
+    Object.values(plan.services).map((service) =>
+      queue.add(async () => {
+        if (service.health.checks.length === 0) {
+          out[service.name] = { healthy: false, probed: false, would_skip: false, detail: 'no checks' };
+          return;
+        }
+        const round = await probeRound(service.health.checks, {
+          timeoutMs: service.health.timeout_ms,
+          planDir,
+          remote: remoteTargetOf(service, { ssh, planDir }),
+        });
+        out[service.name] = {
+          healthy: round.ok,
+          probed: true,
+          would_skip: round.ok && service.skip_if_healthy,
+          detail: describeRound(round),
+        };
+      }),
+    ),
+  );
+  return out;
+}

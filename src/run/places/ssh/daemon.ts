@@ -1,0 +1,215 @@
+import type { ResolvedCommand } from '../../../plan/model.js';
+import { type Daemon, type SpawnResult, spawnFailed } from '../process/daemon.js';
+import { launcher } from '../process/launch.js';
+import { LineSplitter } from '../process/lines.js';
+import { terminateGroup } from '../process/process-group.js';
+import { runCommand } from '../process/run-command.js';
+import type { CommandRecord, Stream } from '../process/types.js';
+import { explainRemote, inTurn, type RemoteTarget } from './run.js';
+import {
+  daemonPidScript,
+  daemonScript,
+  logTailScript,
+  PID_MARKER,
+  REMOTE_NOT_RUNNING,
+  remoteServicesDir,
+  stopDaemonScript,
+} from './script.js';
+import { remoteDisplay } from './ssh.js';
+
+/** How long a stop or log read on a host may take beyond the daemon's own grace. */
+const REMOTE_CALL_MS = 30_000;
+
+/**
+ * Starts a daemon on a host (script.ts, daemonScript): detached there, with its log and pid file
+ * under `~/.restore/<plan>/services/` on the host. The ssh session stays open while restore
+ * verifies it, so a daemon that exits before it is healthy fails the service at once; `release`
+ * closes that session and leaves the daemon running. `timeoutMs` bounds the wait for the host
+ * to report the daemon's pid (a hung connection).
+ */
+export function spawnRemoteDaemon(
+  command: ResolvedCommand,
+  target: RemoteTarget,
+  /** `secrets`: values to redact from the daemon's log on the host. */
+  names: { plan: string; service: string; secrets?: readonly string[] },
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SpawnResult> {
+  const startedAt = Date.now();
+  return inTurn(target, timeoutMs, signal, (budgetMs) =>
+    spawnInTurn(command, target, names, startedAt, budgetMs ?? timeoutMs, signal),
+  );
+}
+
+async function spawnInTurn(
+  command: ResolvedCommand,
+  target: RemoteTarget,
+  names: { plan: string; service: string; secrets?: readonly string[] },
+  startedAt: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<SpawnResult> {
+  const display = remoteDisplay(command, target.host);
+  const what = { command: display, argv: command.argv, cwd: command.cwd ?? '~', startedAt };
+  const failed = (message: string, fields: Partial<CommandRecord> = {}): SpawnResult =>
+    spawnFailed(what, message, fields);
+  const spec = target.ssh.spec(
+    target.host,
+    daemonScript(command, names.plan, names.service, names.secrets),
+    target.localDir,
+    null,
+  );
+  let lastError: string | undefined;
+  let reportPid: (pid: number) => void = () => {};
+  const pidSeen = new Promise<number>((resolve) => {
+    reportPid = resolve;
+  });
+  const lines: Record<Stream, LineSplitter> = {
+    stdout: new LineSplitter((line) => {
+      if (line.startsWith(PID_MARKER)) reportPid(Number(line.slice(PID_MARKER.length)));
+    }),
+    stderr: new LineSplitter((line) => {
+      if (line.trim() !== '') lastError = line.trim();
+    }),
+  };
+  const launched = await launcher().launch(
+    {
+      file: spec.argv[0]!,
+      args: spec.argv.slice(1),
+      cwd: spec.cwd,
+      env: undefined,
+      input: spec.input ?? '',
+      ...(spec.endInputOn !== undefined ? { endInputOn: spec.endInputOn } : {}),
+    },
+    (stream, chunk) => lines[stream].push(chunk),
+  );
+  if (!launched.ok) {
+    const message = launched.code === 'ENOENT' ? 'command not found: ssh' : launched.message;
+    return failed(
+      explainRemote({ failure: 'spawn-error', exitCode: null, message }, undefined, command, target.host),
+    );
+  }
+  const session = launched.process;
+  let gone = false;
+  const exited = session.finished.then((status) => {
+    gone = true;
+    return status;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const first = await Promise.race([
+    pidSeen.then((pid) => ({ kind: 'pid' as const, pid })),
+    exited.then((status) => ({ kind: 'exited' as const, status })),
+    new Promise<{ kind: 'timeout' }>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
+    }),
+    new Promise<{ kind: 'interrupted' }>((resolve) => {
+      if (signal?.aborted) resolve({ kind: 'interrupted' });
+      signal?.addEventListener('abort', () => resolve({ kind: 'interrupted' }), { once: true });
+    }),
+  ]);
+  clearTimeout(timer);
+  if (first.kind !== 'pid') {
+    await terminateGroup(session.pid, 1000);
+    if (first.kind === 'timeout') {
+      return failed(`no answer from ${target.host.address} within ${Math.round(timeoutMs / 1000)}s`, {
+        failure: 'timeout',
+        timedOut: true,
+      });
+    }
+    if (first.kind === 'interrupted') return failed('interrupted', { failure: 'interrupted' });
+    const { exitCode, signal: killedBy } = first.status;
+    const message = explainRemote(
+      { failure: 'exit-non-zero', exitCode, message: `exited with code ${exitCode}` },
+      lastError,
+      command,
+      target.host,
+    );
+    return failed(message, { exitCode, signal: killedBy, failure: 'exit-non-zero' });
+  }
+
+  const pid = first.pid;
+  const logFile = `~/${remoteServicesDir(names.plan)}/${names.service}.log on ${target.host.name}`;
+  const daemon: Daemon = {
+    pid,
+    startedAt,
+    logFile,
+    logOffset: 0,
+    exited,
+    hasExited: () => gone,
+    release: () => {
+      if (!gone) void terminateGroup(session.pid, 1000);
+    },
+    stop: async (graceMs = 10_000) => {
+      daemon.release();
+      await stopRemoteDaemon(target, names, graceMs);
+    },
+    lastOutput: async () => {
+      const said: string[] = [];
+      await callHost(target, logTailScript(names.plan, names.service, 5), REMOTE_CALL_MS, (stream, line) => {
+        if (stream === 'stdout') said.push(line);
+      });
+      return said;
+    },
+  };
+  return { ok: true, daemon };
+}
+
+/**
+ * The pid of a daemon's live process on its host, from the pid file there: null when none is
+ * running, undefined when the host cannot say (unreachable).
+ */
+export async function remoteDaemonPid(
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+): Promise<number | null | undefined> {
+  let pid: number | undefined;
+  const record = await callHost(
+    target,
+    daemonPidScript(names.plan, names.service),
+    REMOTE_CALL_MS,
+    (stream, line) => {
+      if (stream === 'stdout' && /^\d+$/.test(line.trim())) pid = Number(line.trim());
+    },
+  );
+  if (record.failure === null) return pid;
+  return record.exitCode === REMOTE_NOT_RUNNING ? null : undefined;
+}
+
+/** Stops a daemon on a host from its pid file there; `running: false` when none was running. */
+export async function stopRemoteDaemon(
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+  graceMs: number,
+): Promise<{ ok: boolean; running: boolean; message: string }> {
+  let pid: string | undefined;
+  let lastError: string | undefined;
+  const script = stopDaemonScript(names.plan, names.service, graceMs);
+  const record = await callHost(target, script, graceMs + REMOTE_CALL_MS, (stream, line) => {
+    if (stream === 'stdout') pid = line.trim();
+    else if (line.trim() !== '') lastError = line.trim();
+  });
+  if (record.failure === null) {
+    return { ok: true, running: true, message: `stopped daemon pid ${pid ?? '?'} on ${target.host.name}` };
+  }
+  if (record.exitCode === REMOTE_NOT_RUNNING) {
+    return {
+      ok: true,
+      running: false,
+      message: `not running on ${target.host.name} (no live daemon from its pid file)`,
+    };
+  }
+  const stop = { argv: ['kill'], shell: false, cwd: null };
+  return { ok: false, running: true, message: explainRemote(record, lastError, stop, target.host) };
+}
+
+/** Runs a short script of restore's own on the target's host (its input not watched), in turn. */
+function callHost(
+  target: RemoteTarget,
+  script: string,
+  budgetMs: number,
+  onLine: (stream: Stream, line: string) => void,
+): Promise<CommandRecord> {
+  return inTurn(target, budgetMs, undefined, (left) =>
+    runCommand(target.ssh.spec(target.host, script, target.localDir, left, false), { onLine }),
+  );
+}
