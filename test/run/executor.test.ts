@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readLogTail, spawnDaemon } from '../../src/run/places/process/daemon.js';
-import { directLauncher, type Launcher, useLauncher } from '../../src/run/places/process/launch.js';
+import { directLauncher, type Launcher } from '../../src/run/places/process/launch.js';
 import { LineSplitter, MAX_LINE_CHARS } from '../../src/run/places/process/lines.js';
 import { isAlive as alive, groupAlive, terminateGroup } from '../../src/run/places/process/process-group.js';
 import { runCommand } from '../../src/run/places/process/run-command.js';
@@ -19,6 +19,11 @@ const STUBBORN = fixture('exec-stubborn.mjs');
 
 const tempDir = useTempDir();
 let dir = '';
+/** What starts the commands of the test: restore's own process, or its spawner helper. */
+let launcher: Launcher = directLauncher;
+const useLauncher = (next: Launcher) => {
+  launcher = next;
+};
 
 const { spec, sh } = specBuilders(() => dir);
 const node = (code: string, ...args: string[]) => spec([process.execPath, '-e', code, ...args]);
@@ -51,6 +56,7 @@ async function run(
   const pids: number[] = [];
   const record = await runCommand(s, {
     ...options,
+    launcher,
     onLine: (stream, line) => {
       lines.push([stream, line]);
       // Commands in these tests announce the processes they start as "pid N" / "child N".
@@ -80,11 +86,11 @@ afterAll(() => spawner.close());
 describe.each([
   ['started directly', directLauncher],
   ['started by the spawner helper', spawner],
-] as [string, Launcher][])('SPEC 4 step 5: running a command, %s', (_label, launcher) => {
+] as [string, Launcher][])('SPEC 4 step 5: running a command, %s', (_label, each) => {
   const setup = async () => {
     dir = tempDir();
-    useLauncher(launcher);
-    if (launcher === spawner) await eventually(() => spawner.ready, 'the spawner to boot', 5000);
+    useLauncher(each);
+    if (each === spawner) await eventually(() => spawner.ready, 'the spawner to boot', 5000);
   };
   afterEach(() => useLauncher(directLauncher));
 
@@ -104,6 +110,7 @@ describe.each([
     const record = await runCommand(
       node("console.log('first'); setTimeout(() => console.log('second'), 500)"),
       {
+        launcher,
         onLine: () => arrivals.push(Date.now()),
       },
     );
@@ -419,7 +426,7 @@ describe('output lines', () => {
 describe('SPEC 4 step 5: daemons', () => {
   const files = (name: string) => ({ logFile: join(dir, `${name}.log`), pidFile: join(dir, `${name}.pid`) });
   async function spawned(s: CommandSpec, name: string) {
-    const result = await spawnDaemon(s, files(name));
+    const result = await spawnDaemon(s, files(name), launcher);
     if (!result.ok) throw new Error(`the daemon did not start: ${result.record.message}`);
     track(result.daemon.pid);
     return result.daemon;

@@ -1,7 +1,7 @@
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../../plan/model.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from '../events.js';
-import { directLauncher, type Launcher, useLauncher } from '../places/process/launch.js';
+import type { Launcher } from '../places/process/launch.js';
 import { SshHosts } from '../places/ssh/ssh.js';
 import { probeRound } from '../probes/round.js';
 import { Redactor } from '../redact.js';
@@ -99,7 +99,6 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   bus.subscribe(journal.listener);
   bus.subscribe(log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
-  useLauncher(request.launcher);
   const unwatch = (request.outputs ?? []).map((output) =>
     output.onClose((cause) => bus.emit({ type: 'run.output-lost', stream: output.stream, cause })),
   );
@@ -143,6 +142,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     signal,
     secrets: loaded.secretValues,
     plan: plan.name,
+    launcher: request.launcher,
     ...(ssh ? { ssh } : {}),
   };
   const hostCaps = new Map<string, number>();
@@ -209,7 +209,6 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   } finally {
     for (const stop of unwatch) stop();
     await ssh?.close();
-    useLauncher(directLauncher);
     journal.close();
     await log.close();
   }

@@ -6,6 +6,7 @@ import { attemptRecord, type EventBus, type FailureReason, type ServiceProbe } f
 import { type Daemon, spawnDaemon } from '../places/process/daemon.js';
 import { labelled } from '../places/process/describe.js';
 import { type EscapedProcess, markEnv, newMark, stopEscaped } from '../places/process/escaped.js';
+import { directLauncher, type Launcher } from '../places/process/launch.js';
 import { KILL_GRACE_MS, runCommand } from '../places/process/run-command.js';
 import { toSpec } from '../places/process/spec.js';
 import { StderrTail, withStderr } from '../places/process/stderr-tail.js';
@@ -35,6 +36,8 @@ export interface ServiceContext {
   plan?: string;
   /** The plan's SSH connections, when it has hosts. */
   ssh?: SshHosts;
+  /** What starts processes here: the spawner helper during apply. */
+  launcher?: Launcher;
 }
 
 /** Reports each probe round of a service as a `service.probe` event of the given phase. */
@@ -64,10 +67,11 @@ export function planNameOf(ctx: Pick<ServiceContext, 'plan' | 'state'>): string 
 /** Where a service's commands run: on its host, through the plan's connections, or here. */
 export function remoteTargetOf(
   service: ResolvedService,
-  ctx: Pick<ServiceContext, 'ssh' | 'planDir'>,
+  ctx: Pick<ServiceContext, 'ssh' | 'planDir' | 'launcher'>,
 ): RemoteTarget | undefined {
   if (service.host === null || !ctx.ssh) return undefined;
-  return { ssh: ctx.ssh, host: ctx.ssh.host(service.host), localDir: ctx.planDir };
+  const launcher = ctx.launcher ?? directLauncher;
+  return { ssh: ctx.ssh, host: ctx.ssh.host(service.host), localDir: ctx.planDir, launcher };
 }
 
 export type ServiceOutcome =
@@ -120,6 +124,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       deadline,
       signal: ctx.signal,
       remote,
+      ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
       ...(exited ? { exited } : {}),
       onRound: reportRound(ctx.bus, base, 'verify'),
     });
@@ -130,6 +135,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       planDir: ctx.planDir,
       signal: ctx.signal,
       remote,
+      ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
     });
     if (ctx.signal.aborted) return fail('interrupted', 'interrupted before it was checked');
     reportRound(ctx.bus, base, 'skip-check')(1, round, true);
@@ -177,11 +183,15 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
             Math.max(1, deadline - Date.now()),
             ctx.signal,
           )
-        : await spawnDaemon(spec, {
-            logFile: serviceLog(ctx.state, service.name),
-            pidFile: servicePid(ctx.state, service.name),
-            redact: ctx.secrets ?? [],
-          });
+        : await spawnDaemon(
+            spec,
+            {
+              logFile: serviceLog(ctx.state, service.name),
+              pidFile: servicePid(ctx.state, service.name),
+              redact: ctx.secrets ?? [],
+            },
+            ctx.launcher,
+          );
       if (!spawned.ok) {
         ctx.bus.emit({
           type: 'service.attempt',
@@ -235,6 +245,7 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
       const options = {
         signal: ctx.signal,
         redactor,
+        ...(ctx.launcher ? { launcher: ctx.launcher } : {}),
         ...(remote ? {} : { mark }),
         onLine: (stream: Stream, line: string) =>
           ctx.bus.emit({ type: 'service.output', ...base, stream, line }),

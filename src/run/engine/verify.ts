@@ -1,4 +1,5 @@
 import type { ResolvedHealth } from '../../plan/model.js';
+import type { Launcher } from '../places/process/launch.js';
 import type { RemoteTarget } from '../places/ssh/run.js';
 import { probeRound } from '../probes/round.js';
 import type { RoundResult } from '../probes/types.js';
@@ -17,6 +18,8 @@ export interface VerifyOptions {
   onRound: (round: number, result: RoundResult, counted: boolean) => void;
   /** The service's host, where exec checks run. */
   remote?: RemoteTarget | undefined;
+  /** What starts local exec checks: the spawner helper during apply. */
+  launcher?: Launcher;
 }
 
 export type VerifyOutcome =
@@ -77,6 +80,7 @@ export async function verifyHealth(options: VerifyOptions): Promise<VerifyOutcom
         timeoutMs: health.timeout_ms,
         planDir: options.planDir,
         remote: options.remote,
+        ...(options.launcher ? { launcher: options.launcher } : {}),
         signal: stop.signal,
       });
       if (stop.signal.aborted) return ended();

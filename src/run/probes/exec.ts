@@ -1,4 +1,5 @@
 import { formatCommand } from '../../plan/command-text.js';
+import type { Launcher } from '../places/process/launch.js';
 import { runCommand } from '../places/process/run-command.js';
 import { withStderr } from '../places/process/stderr-tail.js';
 import type { CommandRecord, CommandSpec } from '../places/process/types.js';
@@ -22,6 +23,7 @@ export async function execCheck(
     timeoutMs: number;
     signal?: AbortSignal;
     display?: string;
+    launcher?: Launcher;
     /** A better line for a failure than `exit N: <last line>`, when there is one (remote checks). */
     explain?: (record: CommandRecord, lastLine: string | undefined) => string | undefined;
   },
@@ -32,6 +34,7 @@ export async function execCheck(
     {
       ...(options.signal ? { signal: options.signal } : {}),
       killGraceMs: CHECK_KILL_GRACE_MS,
+      ...(options.launcher ? { launcher: options.launcher } : {}),
       onLine: (_stream, line) => {
         if (line.trim() === '') return;
         // A copy, so that a huge line is not kept alive by a slice of it.

@@ -1,5 +1,6 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
+import type { Launcher } from '../places/process/launch.js';
 import { toSpec } from '../places/process/spec.js';
 import { commandBudget, explainRemote, inTurn, type RemoteTarget, remoteSpec } from '../places/ssh/run.js';
 import { remoteDisplay } from '../places/ssh/ssh.js';
@@ -16,6 +17,8 @@ export interface RoundOptions {
   signal?: AbortSignal;
   /** The service's host: exec checks run there (SPEC section 6). */
   remote?: RemoteTarget | undefined;
+  /** What starts local exec checks: the spawner helper during apply. */
+  launcher?: Launcher;
 }
 
 /** One probe round: every check of a service at once; it passes when all pass. */
@@ -56,7 +59,10 @@ function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckRes
           }),
         );
       }
-      return execCheck(toSpec(check.command, options.planDir, options.timeoutMs), limits);
+      return execCheck(toSpec(check.command, options.planDir, options.timeoutMs), {
+        ...limits,
+        ...(options.launcher ? { launcher: options.launcher } : {}),
+      });
     default:
       return unreachable(check);
   }

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { formatCommand } from '../../../plan/command-text.js';
 import { openStateFile } from '../../state/state-files.js';
-import { launcher } from './launch.js';
+import { directLauncher, type Launcher } from './launch.js';
 import { terminateGroup } from './process-group.js';
 import { checkDirectory, commandEnv, spawnErrorMessage } from './run-command.js';
 import type { CommandRecord, CommandSpec } from './types.js';
@@ -66,6 +66,7 @@ export async function spawnDaemon(
     /** Secret values to keep out of the log file. */
     redact?: readonly string[];
   },
+  launcher: Launcher = directLauncher,
 ): Promise<SpawnResult> {
   const startedAt = Date.now();
   const failed = (message: string): SpawnResult =>
@@ -85,7 +86,7 @@ export async function spawnDaemon(
   } catch (error) {
     return failed(`cannot open log file ${files.logFile}: ${errorCode(error)}`);
   }
-  const launched = await launcher().launchDaemon(
+  const launched = await launcher.launchDaemon(
     { file: argv[0] ?? '', args: argv.slice(1), cwd: spec.cwd, env: commandEnv(spec.env) },
     { logFile: files.logFile, pidFile: files.pidFile, redact: files.redact ?? [] },
   );

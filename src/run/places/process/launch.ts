@@ -260,14 +260,3 @@ function relayOutput(child: ReturnType<typeof spawn>, logFd: number, redact: rea
 export function relaysFinished(): Promise<void> {
   return relays === 0 ? Promise.resolve() : new Promise((resolve) => relaysDone.push(resolve));
 }
-
-let current: Launcher = directLauncher;
-
-/** The launcher commands use: direct, unless `apply` installed its spawner helper. */
-export function launcher(): Launcher {
-  return current;
-}
-
-export function useLauncher(next: Launcher): void {
-  current = next;
-}

@@ -4,7 +4,7 @@ import { formatCommand } from '../../../plan/command-text.js';
 import { formatDuration } from '../../../util/duration.js';
 import type { Redactor } from '../../redact.js';
 import { markEnv, stopEscaped } from './escaped.js';
-import { launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
+import { directLauncher, type Launcher, OUTPUT_DRAIN_MS, PID_FILE_ERROR } from './launch.js';
 import { LineSplitter } from './lines.js';
 import { terminateGroup } from './process-group.js';
 import { StderrTail, withStderr } from './stderr-tail.js';
@@ -26,6 +26,8 @@ export interface RunOptions {
    * interruption), what left its process group is found, stopped too, and listed in the record.
    */
   mark?: string;
+  /** What starts the process: the place's launcher (the spawner helper during apply); default here. */
+  launcher?: Launcher;
 }
 
 /** SIGTERM to SIGKILL when a command is stopped (SPEC section 4, steps 8 and 9). */
@@ -99,7 +101,7 @@ async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandR
       onLine?.('stderr', line);
     }),
   };
-  const launched = await launcher()
+  const launched = await (options.launcher ?? directLauncher)
     .launch(
       {
         file: argv[0] ?? '',

@@ -1,6 +1,5 @@
 import type { ResolvedCommand } from '../../../plan/model.js';
 import { type Daemon, type SpawnResult, spawnFailed } from '../process/daemon.js';
-import { launcher } from '../process/launch.js';
 import { LineSplitter } from '../process/lines.js';
 import { terminateGroup } from '../process/process-group.js';
 import { runCommand } from '../process/run-command.js';
@@ -72,7 +71,7 @@ async function spawnInTurn(
       if (line.trim() !== '') lastError = line.trim();
     }),
   };
-  const launched = await launcher().launch(
+  const launched = await target.launcher.launch(
     {
       file: spec.argv[0]!,
       args: spec.argv.slice(1),
@@ -210,6 +209,9 @@ function callHost(
   onLine: (stream: Stream, line: string) => void,
 ): Promise<CommandRecord> {
   return inTurn(target, budgetMs, undefined, (left) =>
-    runCommand(target.ssh.spec(target.host, script, target.localDir, left, false), { onLine }),
+    runCommand(target.ssh.spec(target.host, script, target.localDir, left, false), {
+      onLine,
+      launcher: target.launcher,
+    }),
   );
 }

@@ -1,4 +1,5 @@
 import type { ResolvedCommand, ResolvedHost } from '../../../plan/model.js';
+import type { Launcher } from '../process/launch.js';
 import { type RunOptions, runCommand } from '../process/run-command.js';
 import type { CommandRecord, CommandSpec } from '../process/types.js';
 import { REMOTE_CWD_FAILED, runScript } from './script.js';
@@ -10,6 +11,8 @@ export interface RemoteTarget {
   host: ResolvedHost;
   /** Local working directory of the ssh client: the plan's directory. */
   localDir: string;
+  /** What starts the local ssh client: the spawner helper during apply. */
+  launcher: Launcher;
 }
 
 /** ssh's own exit status when it, not the remote command, failed. */
@@ -64,6 +67,7 @@ export async function runRemote(
   const record = await inTurn(target, commandBudget(command, boundMs), options.signal, (budgetMs) =>
     runCommand(remoteSpec(command, target, budgetMs), {
       ...options,
+      launcher: target.launcher,
       display: remoteDisplay(command, target.host),
       onLine: (stream, line) => {
         if (stream === 'stderr' && line.trim() !== '') lastError = line.trim();
