@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/plan/model.js';
 import { runStages } from '../../src/run/engine/scheduler.js';
-import type { ServiceOutcome } from '../../src/run/engine/service-runner.js';
+import type { ServiceOutcome } from '../../src/run/engine/service-context.js';
 import { EventBus, type RunEvent } from '../../src/run/events.js';
 
 /**

@@ -2,7 +2,12 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ResolvedHealth } from '../../src/plan/model.js';
 import { verifyHealth } from '../../src/run/engine/verify.js';
+import { LocalPlace } from '../../src/run/places/local.js';
+import { directLauncher } from '../../src/run/places/process/launch.js';
 import { freePorts } from '../helpers/ports.js';
+
+/** Where exec checks would run (these tests probe tcp). */
+const here = new LocalPlace({ planDir: '/', secrets: [], launcher: directLauncher });
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -48,7 +53,7 @@ async function verify(
   const start = Date.now();
   const outcome = await verifyHealth({
     health: h,
-    planDir: '/',
+    place: here,
     startedAt: start,
     deadline: start + (extra.deadlineMs ?? 60_000),
     signal: extra.signal ?? new AbortController().signal,

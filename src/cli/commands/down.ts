@@ -2,8 +2,9 @@ import { createInterface } from 'node:readline/promises';
 import { parseOnly } from '../../plan/select.js';
 import { colorsFor } from '../../report/style.js';
 import { stopOrder, stopService, withDependents } from '../../run/engine/down.js';
-import { SshHosts } from '../../run/places/ssh/ssh.js';
-import { checkPlanState, planState, sshDir } from '../../run/state/state-dir.js';
+import { Places } from '../../run/places/places.js';
+import { directLauncher } from '../../run/places/process/launch.js';
+import { checkPlanState, planState } from '../../run/state/state-dir.js';
 import { closest } from '../../util/closest.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -74,10 +75,16 @@ async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSig
   const c = colorsFor(io.stdout, io.env);
   let failures = 0;
   let leftAlone = 0;
-  const ssh = Object.keys(plan.hosts).length > 0 ? new SshHosts(plan.hosts, sshDir(state)) : undefined;
+  const places = new Places({
+    plan,
+    planDir: loaded.dir,
+    state,
+    secrets: loaded.secretValues,
+    launcher: directLauncher,
+  });
   try {
     for (const service of order) {
-      const result = await stopService(service, loaded, stateDir, undefined, ssh);
+      const result = await stopService(service, places.of(service));
       if (!result.ok) failures += 1;
       if (result.action === 'left-alone') leftAlone += 1;
       const quiet = result.action === 'not-running' || result.action === 'left-alone';
@@ -85,7 +92,7 @@ async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSig
       io.stdout.write(`${mark} ${service.name.padEnd(20)} ${result.message}\n`);
     }
   } finally {
-    await ssh?.close();
+    await places.close();
   }
   const stoppable = order.length - leftAlone;
   io.stdout.write(

@@ -28,22 +28,28 @@ export async function runPlan(file: string, options: PlanOptions, io: Io): Promi
   }
   let live: Record<string, LiveStatus> | undefined;
   if (options.live) {
-    const { probeLive } = await import('../../run/engine/live.js');
+    const [{ probeLive }, { Places }, { directLauncher }] = await Promise.all([
+      import('../../run/engine/live.js'),
+      import('../../run/places/places.js'),
+      import('../../run/places/process/launch.js'),
+    ]);
     const selected = only.length > 0 ? selectServices(loaded.plan, only) : undefined;
     const probed = selected?.ok ? selected.value : loaded.plan;
-    if (Object.keys(probed.hosts).length === 0) {
-      live = await probeLive(probed, loaded.dir);
-    } else {
-      // Remote exec checks share one connection per host, in a private directory of its own.
-      const { SshHosts } = await import('../../run/places/ssh/ssh.js');
-      const dir = mkdtempSync(join(tmpdir(), 'restore-live-'));
-      const ssh = new SshHosts(probed.hosts, dir);
-      try {
-        live = await probeLive(probed, loaded.dir, 16, ssh);
-      } finally {
-        await ssh.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+    // Remote exec checks share one connection per host, in a private directory of its own.
+    const dir =
+      Object.keys(probed.hosts).length > 0 ? mkdtempSync(join(tmpdir(), 'restore-live-')) : undefined;
+    const places = new Places({
+      plan: probed,
+      planDir: loaded.dir,
+      secrets: loaded.secretValues,
+      launcher: directLauncher,
+      ...(dir !== undefined ? { sshControlDir: dir } : {}),
+    });
+    try {
+      live = await probeLive(probed, places);
+    } finally {
+      await places.close();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     }
   }
   const view = { file, plan, digest: loaded.digest, only, ...(live ? { live } : {}) };

@@ -1,24 +1,10 @@
 import type { ResolvedService } from '../../plan/model.js';
-import { findMarked, stopEscaped } from '../places/process/escaped.js';
-import { isAlive, terminateGroup } from '../places/process/process-group.js';
 import { KILL_GRACE_MS } from '../places/process/run-command.js';
-import { remoteDaemonPid, stopRemoteDaemon } from '../places/ssh/daemon.js';
 import type { ServiceState } from '../state/journal/state.js';
-import { livePidFrom } from '../state/pid-file.js';
-import { servicePid } from '../state/state-dir.js';
-import {
-  planNameOf,
-  remoteTargetOf,
-  reportRound,
-  type ServiceContext,
-  type ServiceOutcome,
-} from './service-runner.js';
+import { reportRound, type ServiceContext, type ServiceOutcome } from './service-context.js';
 import { sleep } from './sleep.js';
 import { verifyHealth } from './verify.js';
 
-/** How often an adopted daemon is looked for: here, and on its host (one ssh command each). */
-const WATCH_MS = 100;
-const REMOTE_WATCH_MS = 1000;
 /** SIGTERM to SIGKILL for an adopted daemon that does not become healthy. */
 const STOP_GRACE_MS = 10_000;
 
@@ -34,37 +20,25 @@ export async function adoptDaemon(
   context: ServiceContext,
 ): Promise<ServiceOutcome | undefined> {
   if (!service.start?.daemon) return undefined;
-  // A remote daemon's pid file is on its host (places/ssh/script.ts).
-  const remote = remoteTargetOf(service, context);
-  const names = { plan: planNameOf(context), service: service.name };
-  const pid = remote
-    ? await remoteDaemonPid(remote, names)
-    : livePidFrom(servicePid(context.state, service.name));
+  const place = context.places.of(service);
+  const pid = await place.daemonPid(service.name);
   if (pid === undefined || pid === null) return undefined;
-  // Gone only when the host says so: a host that cannot be reached is asked again.
-  const alive = remote
-    ? async () => {
-        const now = await remoteDaemonPid(remote, names);
-        return now === undefined || now === pid;
-      }
-    : async () => isAlive(pid);
   const started = Date.now();
   const base = { service: service.name, stage: service.stage };
   const watching = new AbortController();
   const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
     const look = async () => {
       if (watching.signal.aborted) return;
-      if (!(await alive())) resolve({ exitCode: null, signal: null });
-      else if (!watching.signal.aborted) timer = setTimeout(look, remote ? REMOTE_WATCH_MS : WATCH_MS);
+      if (!(await place.daemonAlive(service.name, pid))) resolve({ exitCode: null, signal: null });
+      else if (!watching.signal.aborted) timer = setTimeout(look, place.watchEveryMs);
     };
-    let timer = setTimeout(look, remote ? REMOTE_WATCH_MS : WATCH_MS);
+    let timer = setTimeout(look, place.watchEveryMs);
     watching.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   });
   try {
     const outcome = await verifyHealth({
       health: service.health,
-      planDir: context.planDir,
-      remote,
+      place,
       startedAt: started,
       deadline: started + service.timeout_ms,
       signal: context.signal,
@@ -79,15 +53,14 @@ export async function adoptDaemon(
         attempts,
         rounds: outcome.rounds,
         duration_ms: duration,
-        service_pid: remote ? null : pid,
+        service_pid: place.pidsAreLocal ? pid : null,
         resumed: true,
       });
-      return { result: 'healthy', attempts, durationMs: duration, pid: remote ? null : pid };
+      return { result: 'healthy', attempts, durationMs: duration, pid: place.pidsAreLocal ? pid : null };
     }
     if (outcome.kind === 'interrupted')
       return { result: 'interrupted', attempts, durationMs: Date.now() - started };
-    if (remote) await stopRemoteDaemon(remote, names, STOP_GRACE_MS);
-    else await terminateGroup(pid, STOP_GRACE_MS);
+    await place.stopDaemon(service.name, STOP_GRACE_MS);
     return undefined;
   } finally {
     watching.abort();
@@ -113,9 +86,10 @@ export async function settleInFlight(
   context: ServiceContext,
 ): Promise<boolean> {
   const start = service.start;
-  if (!start || start.daemon || before.mark === null || remoteTargetOf(service, context)) return true;
+  const place = context.places.of(service);
+  if (!start || start.daemon || before.mark === null || !place.tracksMarks) return true;
   const mark = before.mark;
-  let found = findMarked(mark);
+  let found = place.findMarked(mark);
   if (found.length === 0) return true;
   const base = { service: service.name, stage: service.stage };
   const since = before.attempt_at === null ? Date.now() : Date.parse(before.attempt_at);
@@ -131,14 +105,14 @@ export async function settleInFlight(
   });
   while (found.length > 0 && Date.now() < until && !context.signal.aborted) {
     await sleep(Math.min(IN_FLIGHT_POLL_MS, Math.max(1, until - Date.now())), context.signal);
-    found = findMarked(mark);
+    found = place.findMarked(mark);
   }
   const waited = Date.now() - waitStarted;
   if (found.length === 0) {
     context.bus.emit({ type: 'service.in-flight', ...base, phase: 'ended', processes: [], wait_ms: waited });
     return true;
   }
-  const stopped = await stopEscaped(mark, KILL_GRACE_MS);
+  const stopped = await place.stopMarked(mark, KILL_GRACE_MS);
   context.bus.emit({
     type: 'service.in-flight',
     ...base,

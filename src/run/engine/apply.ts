@@ -1,25 +1,21 @@
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../../plan/model.js';
 import { EventBus, type Listener, type RunResult, type ServiceSummary } from '../events.js';
+import { Places } from '../places/places.js';
 import type { Launcher } from '../places/process/launch.js';
-import { SshHosts } from '../places/ssh/ssh.js';
 import { probeRound } from '../probes/round.js';
 import { Redactor } from '../redact.js';
 import { type RunSnapshot, timesSeed } from '../state/journal/state.js';
 import { JournalWriter } from '../state/journal/writer.js';
 import { openRunLog } from '../state/run-log.js';
-import { ensurePlanState, newRunId, runJournal, runLog, sshDir } from '../state/state-dir.js';
+import { ensurePlanState, newRunId, runJournal, runLog } from '../state/state-dir.js';
 import { type StateError, unusable } from '../state/state-files.js';
 import { adoptDaemon, settleInFlight } from './adopt.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
+import { restoreService } from './restore-service.js';
 import { rollBack } from './rollback.js';
 import { runStages } from './scheduler.js';
-import {
-  remoteTargetOf,
-  restoreService,
-  type ServiceContext,
-  type ServiceOutcome,
-} from './service-runner.js';
+import type { ServiceContext, ServiceOutcome } from './service-context.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -134,17 +130,14 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   }
 
   // Connections to the plan's hosts are shared for the run and closed at its end.
-  const ssh = Object.keys(plan.hosts).length > 0 ? new SshHosts(plan.hosts, sshDir(state)) : undefined;
-  const context: ServiceContext = {
-    bus,
+  const places = new Places({
+    plan,
     planDir: loaded.dir,
     state,
-    signal,
     secrets: loaded.secretValues,
-    plan: plan.name,
     launcher: request.launcher,
-    ...(ssh ? { ssh } : {}),
-  };
+  });
+  const context: ServiceContext = { bus, places, signal, secrets: loaded.secretValues };
   const hostCaps = new Map<string, number>();
   for (const host of Object.values(plan.hosts)) {
     if (host.concurrency !== null) hostCaps.set(host.name, host.concurrency);
@@ -167,7 +160,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
         ...(resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
         ...outcome.healthyOrder,
       ];
-      for (const name of await rollBack([...new Set(started)], loaded, request.stateDir, bus, ssh)) {
+      for (const name of await rollBack([...new Set(started)], loaded, places, bus)) {
         services[name] = { ...services[name]!, result: 'rolled-back' };
       }
     }
@@ -208,7 +201,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     };
   } finally {
     for (const stop of unwatch) stop();
-    await ssh?.close();
+    await places.close();
     journal.close();
     await log.close();
   }
@@ -231,9 +224,8 @@ async function restoreOrReverify(
         ? { ok: true }
         : await probeRound(service.health.checks, {
             timeoutMs: service.health.timeout_ms,
-            planDir: context.planDir,
+            place: context.places.of(service),
             signal: context.signal,
-            remote: remoteTargetOf(service, context),
           });
     if (context.signal.aborted)
       return { result: 'interrupted', attempts: 0, durationMs: Date.now() - started };

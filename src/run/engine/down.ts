@@ -1,15 +1,6 @@
-import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../../plan/model.js';
+import type { Place } from '../places/place.js';
 import { labelled } from '../places/process/describe.js';
-import { terminateGroup } from '../places/process/process-group.js';
-import { runCommand } from '../places/process/run-command.js';
-import { toSpec } from '../places/process/spec.js';
-import { stopRemoteDaemon } from '../places/ssh/daemon.js';
-import { runRemote } from '../places/ssh/run.js';
-import type { SshHosts } from '../places/ssh/ssh.js';
-import { livePidFrom, removePidFile } from '../state/pid-file.js';
-import { planState, servicePid } from '../state/state-dir.js';
-import { remoteTargetOf } from './service-runner.js';
 
 /** How a service was stopped by `restore down`. */
 export interface StopResult {
@@ -65,60 +56,28 @@ export function stopOrder(plan: ResolvedPlan, selected: ReadonlySet<string>): Re
 }
 
 /**
- * Stops one service: its `stop` command when it has one, else its daemon (from the pid file)
- * by SIGTERM to its process group, SIGKILL after 10 s. The pid file goes once it is stopped.
+ * Stops one service where it runs: its `stop` command when it has one, else its daemon (from
+ * the pid file) by SIGTERM to its process group, SIGKILL after 10 s. The pid file goes once it
+ * is stopped.
  */
 export async function stopService(
   service: ResolvedService,
-  loaded: LoadedPlan,
-  stateDir: string,
+  place: Place,
   signal?: AbortSignal,
-  ssh?: SshHosts,
 ): Promise<StopResult> {
   const base = { service: service.name, stage: service.stage };
-  const remote = remoteTargetOf(service, { ssh, planDir: loaded.dir });
-  if (remote) {
-    if (service.stop) {
-      const record = await runRemote(service.stop, remote, STOP_TIMEOUT_MS, signal ? { signal } : {});
-      const ok = record.failure === null;
-      return { ...base, action: 'stop-command', ok, message: labelled('stop command', record) };
-    }
-    if (!service.start?.daemon) return { ...base, ...LEFT_ALONE };
-    const names = { plan: loaded.plan.name, service: service.name };
-    const stopped = await stopRemoteDaemon(remote, names, DAEMON_GRACE_MS);
-    return {
-      ...base,
-      action: stopped.running ? 'signal' : 'not-running',
-      ok: stopped.ok,
-      message: stopped.message,
-    };
-  }
-  const pidFile = servicePid(planState(stateDir, loaded.plan.name), service.name);
   if (service.stop) {
-    const record = await runCommand(
-      toSpec(service.stop, loaded.dir, STOP_TIMEOUT_MS),
-      signal ? { signal } : {},
-    );
-    if (record.failure === null) removePidFile(pidFile);
-    return {
-      ...base,
-      action: 'stop-command',
-      ok: record.failure === null,
-      message: labelled('stop command', record),
-    };
+    const record = await place.run(service.stop, STOP_TIMEOUT_MS, signal ? { signal } : {});
+    const ok = record.failure === null;
+    if (ok) place.forgetDaemon(service.name);
+    return { ...base, action: 'stop-command', ok, message: labelled('stop command', record) };
   }
   if (!service.start?.daemon) return { ...base, ...LEFT_ALONE };
-  const pid = livePidFrom(pidFile);
-  if (pid === undefined) {
-    removePidFile(pidFile);
-    return {
-      ...base,
-      action: 'not-running',
-      ok: true,
-      message: 'not running (no live daemon from its pid file)',
-    };
-  }
-  await terminateGroup(pid, DAEMON_GRACE_MS);
-  removePidFile(pidFile);
-  return { ...base, action: 'signal', ok: true, message: `stopped daemon pid ${pid}` };
+  const stopped = await place.stopDaemon(service.name, DAEMON_GRACE_MS);
+  return {
+    ...base,
+    action: stopped.running ? 'signal' : 'not-running',
+    ok: stopped.ok,
+    message: stopped.message,
+  };
 }

@@ -1,8 +1,8 @@
 import PQueue from 'p-queue';
 import type { ResolvedPlan } from '../../plan/model.js';
-import type { SshHosts } from '../places/ssh/ssh.js';
+import type { Places } from '../places/places.js';
 import { probeRound } from '../probes/round.js';
-import { describeRound, remoteTargetOf } from './service-runner.js';
+import { describeRound } from './service-context.js';
 
 /** What `plan --live` found for a service: healthy (and so skipped by apply) or not, and why. */
 export interface LiveStatus {
@@ -20,9 +20,8 @@ export interface LiveStatus {
  */
 export async function probeLive(
   plan: ResolvedPlan,
-  planDir: string,
+  places: Places,
   concurrency = 16,
-  ssh?: SshHosts,
 ): Promise<Record<string, LiveStatus>> {
   const queue = new PQueue({ concurrency });
   const out: Record<string, LiveStatus> = {};
@@ -35,8 +34,7 @@ export async function probeLive(
         }
         const round = await probeRound(service.health.checks, {
           timeoutMs: service.health.timeout_ms,
-          planDir,
-          remote: remoteTargetOf(service, { ssh, planDir }),
+          place: places.of(service),
         });
         out[service.name] = {
           healthy: round.ok,

@@ -1,6 +1,6 @@
 import type { LoadedPlan } from '../../plan/load.js';
 import type { EventBus } from '../events.js';
-import type { SshHosts } from '../places/ssh/ssh.js';
+import type { Places } from '../places/places.js';
 import { stopService } from './down.js';
 
 /**
@@ -13,15 +13,14 @@ import { stopService } from './down.js';
 export async function rollBack(
   startedInOrder: readonly string[],
   loaded: LoadedPlan,
-  stateDir: string,
+  places: Places,
   bus: EventBus,
-  ssh?: SshHosts,
 ): Promise<Set<string>> {
   const stopped = new Set<string>();
   for (const name of [...startedInOrder].reverse()) {
     const service = loaded.plan.services[name];
     if (!service) continue;
-    const result = await stopService(service, loaded, stateDir, undefined, ssh);
+    const result = await stopService(service, places.of(service));
     const base = { type: 'service.rolled-back', service: name, stage: service.stage } as const;
     if (result.action === 'left-alone') {
       // Not a failure: a one-shot that ran to its end leaves nothing to stop.

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../plan/model.js';
 import type { EventBus, RunResult, ServiceResult, ServiceSummary, SkipReason } from '../events.js';
-import type { ServiceOutcome } from './service-runner.js';
+import type { ServiceOutcome } from './service-context.js';
 
 export interface SchedulerOptions {
   bus: EventBus;

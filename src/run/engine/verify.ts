@@ -1,13 +1,13 @@
 import type { ResolvedHealth } from '../../plan/model.js';
-import type { Launcher } from '../places/process/launch.js';
-import type { RemoteTarget } from '../places/ssh/run.js';
+import type { Place } from '../places/place.js';
 import { probeRound } from '../probes/round.js';
 import type { RoundResult } from '../probes/types.js';
 import { sleep } from './sleep.js';
 
 export interface VerifyOptions {
   health: ResolvedHealth;
-  planDir: string;
+  /** Where the service's exec checks run. */
+  place: Place;
   /** When the start command succeeded (epoch ms): start_period counts from here. */
   startedAt: number;
   /** The service's deadline (epoch ms). */
@@ -16,10 +16,6 @@ export interface VerifyOptions {
   /** Resolves if the service's daemon exits: verification ends at once. */
   exited?: Promise<{ exitCode: number | null; signal: string | null }>;
   onRound: (round: number, result: RoundResult, counted: boolean) => void;
-  /** The service's host, where exec checks run. */
-  remote?: RemoteTarget | undefined;
-  /** What starts local exec checks: the spawner helper during apply. */
-  launcher?: Launcher;
 }
 
 export type VerifyOutcome =
@@ -78,9 +74,7 @@ export async function verifyHealth(options: VerifyOptions): Promise<VerifyOutcom
       if (stop.signal.aborted) return ended();
       const result = await probeRound(health.checks, {
         timeoutMs: health.timeout_ms,
-        planDir: options.planDir,
-        remote: options.remote,
-        ...(options.launcher ? { launcher: options.launcher } : {}),
+        place: options.place,
         signal: stop.signal,
       });
       if (stop.signal.aborted) return ended();

@@ -26,7 +26,27 @@ export interface Daemon {
   lastOutput(): Promise<string[]>;
 }
 
-export type SpawnResult = { ok: true; daemon: Daemon } | { ok: false; record: CommandRecord };
+/** A daemon started (with the record of its start: `spawned as pid N`), or why it did not start. */
+export type SpawnResult =
+  | { ok: true; daemon: Daemon; record: CommandRecord }
+  | { ok: false; record: CommandRecord };
+
+/** The record of a daemon's start: the command ran, and what it left running is the daemon. */
+export function spawnedRecord(
+  what: Pick<CommandRecord, 'command' | 'argv' | 'cwd' | 'startedAt'>,
+  pid: number,
+): CommandRecord {
+  return {
+    ...what,
+    pid,
+    durationMs: 0,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    failure: null,
+    message: `spawned as pid ${pid}`,
+  };
+}
 
 /**
  * A daemon that did not start, or was not confirmed started: a spawn-error record unless `fields`
@@ -103,6 +123,7 @@ export async function spawnDaemon(
   });
   return {
     ok: true,
+    record: spawnedRecord({ command: formatCommand(spec), argv: spec.argv, cwd: spec.cwd, startedAt }, pid),
     daemon: {
       pid,
       startedAt,

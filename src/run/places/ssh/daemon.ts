@@ -1,5 +1,5 @@
 import type { ResolvedCommand } from '../../../plan/model.js';
-import { type Daemon, type SpawnResult, spawnFailed } from '../process/daemon.js';
+import { type Daemon, type SpawnResult, spawnedRecord, spawnFailed } from '../process/daemon.js';
 import { LineSplitter } from '../process/lines.js';
 import { terminateGroup } from '../process/process-group.js';
 import { runCommand } from '../process/run-command.js';
@@ -150,7 +150,7 @@ async function spawnInTurn(
       return said;
     },
   };
-  return { ok: true, daemon };
+  return { ok: true, daemon, record: spawnedRecord(what, pid) };
 }
 
 /**
@@ -202,16 +202,18 @@ export async function stopRemoteDaemon(
 }
 
 /** Runs a short script of restore's own on the target's host (its input not watched), in turn. */
-function callHost(
+export function callHost(
   target: RemoteTarget,
   script: string,
   budgetMs: number,
   onLine: (stream: Stream, line: string) => void,
+  signal?: AbortSignal,
 ): Promise<CommandRecord> {
-  return inTurn(target, budgetMs, undefined, (left) =>
+  return inTurn(target, budgetMs, signal, (left) =>
     runCommand(target.ssh.spec(target.host, script, target.localDir, left, false), {
       onLine,
       launcher: target.launcher,
+      ...(signal ? { signal } : {}),
     }),
   );
 }

@@ -211,3 +211,37 @@ function words(command: ResolvedCommand): string {
   const argv = command.shell ? ['/bin/sh', '-c', command.argv[0] ?? ''] : command.argv;
   return argv.map((word) => quote(word)).join(' ');
 }
+
+/** Exit status of a hash script that found no tool to hash with on the host. */
+export const REMOTE_NO_HASHER = 4;
+
+/** A path on the host as its shell reads it: `~/x` is the login's home, relative paths too. */
+function hostPath(path: string): string {
+  if (path === '~') return '"$HOME"';
+  if (path.startsWith('~/')) return `"$HOME"/${quote(path.slice(2))}`;
+  return quote(path);
+}
+
+/**
+ * Prints the SHA-256 of a file on the host with whatever the host has: sha256sum (GNU, busybox),
+ * else shasum (macOS, BSD with perl), else openssl. The file is read on standard input, so no
+ * file name can be taken for an option by any of them; each prints the digest as 64 hex digits.
+ */
+export function hashFileScript(path: string): string {
+  return [
+    `restore_f=${hostPath(path)}`,
+    'exec <"$restore_f" || exit 2',
+    'if command -v sha256sum >/dev/null 2>&1; then sha256sum',
+    'elif command -v shasum >/dev/null 2>&1; then shasum -a 256',
+    'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256',
+    `else echo 'none of sha256sum, shasum, openssl is installed' >&2; exit ${REMOTE_NO_HASHER}`,
+    'fi',
+    '',
+  ].join('\n');
+}
+
+/** Exits 0 when `program` can be run on the host: a path that is executable, or a name on its PATH. */
+export function hasProgramScript(program: string): string {
+  if (program.includes('/')) return `[ -f ${hostPath(program)} ] && [ -x ${hostPath(program)} ]\n`;
+  return `command -v ${quote(program)} >/dev/null 2>&1\n`;
+}

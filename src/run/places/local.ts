@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { formatCommand } from '../../plan/command-text.js';
+import type { ResolvedCommand } from '../../plan/model.js';
+import { execCheck } from '../probes/exec.js';
+import type { CheckResult } from '../probes/types.js';
+import { livePidFrom, removePidFile } from '../state/pid-file.js';
+import { type PlanState, serviceLog, servicePid } from '../state/state-dir.js';
+import type { DaemonStop, FileDigest, Place, PlaceRunOptions, SpawnOptions } from './place.js';
+import { type SpawnResult, spawnDaemon } from './process/daemon.js';
+import { type EscapedProcess, findMarked, markEnv, stopEscaped } from './process/escaped.js';
+import type { Launcher } from './process/launch.js';
+import { isAlive, terminateGroup } from './process/process-group.js';
+import { runCommand } from './process/run-command.js';
+import { toSpec } from './process/spec.js';
+import type { CommandRecord } from './process/types.js';
+
+/** How often an adopted daemon is looked for on this machine (a signal 0, nearly free). */
+const WATCH_MS = 100;
+
+export interface LocalPlaceOptions {
+  /** The plan file's directory: relative working directories and paths are its. */
+  planDir: string;
+  /** Where daemons' pid files and logs are kept; absent for commands that keep no state (plan --live). */
+  state?: PlanState;
+  /** Secret values: a daemon's log file must not hold them either. */
+  secrets: readonly string[];
+  /** What starts processes: the spawner helper during apply. */
+  launcher: Launcher;
+}
+
+/** This machine: commands run as restore's children, in process groups of their own. */
+export class LocalPlace implements Place {
+  readonly where = 'here';
+  readonly tracksMarks = true;
+  readonly pidsAreLocal = true;
+  readonly watchEveryMs = WATCH_MS;
+
+  constructor(private readonly options: LocalPlaceOptions) {}
+
+  display(command: Pick<ResolvedCommand, 'argv' | 'shell'>): string {
+    return formatCommand(command);
+  }
+
+  run(
+    command: ResolvedCommand,
+    boundMs: number | null,
+    options: PlaceRunOptions = {},
+  ): Promise<CommandRecord> {
+    return runCommand(toSpec(command, this.options.planDir, boundMs), {
+      ...options,
+      launcher: this.options.launcher,
+    });
+  }
+
+  check(command: ResolvedCommand, timeoutMs: number, signal?: AbortSignal): Promise<CheckResult> {
+    return execCheck(toSpec(command, this.options.planDir, timeoutMs), {
+      timeoutMs,
+      launcher: this.options.launcher,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  spawnDaemon(service: string, command: ResolvedCommand, options: SpawnOptions): Promise<SpawnResult> {
+    const plain = toSpec(command, this.options.planDir, null);
+    const state = this.#state();
+    return spawnDaemon(
+      { ...plain, env: { ...plain.env, ...markEnv(options.mark) } },
+      {
+        logFile: serviceLog(state, service),
+        pidFile: servicePid(state, service),
+        redact: this.options.secrets,
+      },
+      this.options.launcher,
+    );
+  }
+
+  async daemonPid(service: string): Promise<number | null> {
+    return livePidFrom(servicePid(this.#state(), service)) ?? null;
+  }
+
+  async daemonAlive(_service: string, pid: number): Promise<boolean> {
+    return isAlive(pid);
+  }
+
+  async stopDaemon(service: string, graceMs: number): Promise<DaemonStop> {
+    const pidFile = servicePid(this.#state(), service);
+    const pid = livePidFrom(pidFile);
+    if (pid === undefined) {
+      removePidFile(pidFile);
+      return { ok: true, running: false, message: 'not running (no live daemon from its pid file)' };
+    }
+    await terminateGroup(pid, graceMs);
+    removePidFile(pidFile);
+    return { ok: true, running: true, message: `stopped daemon pid ${pid}` };
+  }
+
+  forgetDaemon(service: string): void {
+    removePidFile(servicePid(this.#state(), service));
+  }
+
+  findMarked(mark: string): EscapedProcess[] {
+    return findMarked(mark);
+  }
+
+  stopMarked(mark: string, graceMs: number): Promise<EscapedProcess[]> {
+    return stopEscaped(mark, graceMs);
+  }
+
+  hashFile(path: string, signal?: AbortSignal): Promise<FileDigest> {
+    const file = isAbsolute(path) ? path : resolve(this.options.planDir, path);
+    // Streamed: an artifact of several GB costs a buffer of 64 KiB, not its size.
+    return new Promise((settle) => {
+      const hash = createHash('sha256');
+      const stream = createReadStream(file, { highWaterMark: 64 * 1024, ...(signal ? { signal } : {}) });
+      stream.on('data', (chunk) => hash.update(chunk));
+      stream.once('error', (error: NodeJS.ErrnoException) =>
+        settle({ ok: false, message: `cannot read ${file}: ${error.code ?? error.message}` }),
+      );
+      stream.once('end', () => settle({ ok: true, sha256: hash.digest('hex') }));
+    });
+  }
+
+  async hasProgram(program: string): Promise<boolean> {
+    if (program.includes('/')) return executable(resolve(this.options.planDir, program));
+    const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
+    for (const dir of dirs) if (await executable(join(dir, program))) return true;
+    return false;
+  }
+
+  #state(): PlanState {
+    const state = this.options.state;
+    // Only commands that keep state (apply, down) are given daemons to start or stop: a bug if not.
+    if (!state) throw new Error('this command keeps no state for daemons');
+    return state;
+  }
+}
+
+/** Whether `file` is a regular file this user may execute. */
+async function executable(file: string): Promise<boolean> {
+  try {
+    if (!(await stat(file)).isFile()) return false;
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
