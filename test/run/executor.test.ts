@@ -8,6 +8,7 @@ import { LineSplitter, MAX_LINE_CHARS } from '../../src/run/places/process/lines
 import { isAlive as alive, groupAlive, terminateGroup } from '../../src/run/places/process/process-group.js';
 import { runCommand } from '../../src/run/places/process/run-command.js';
 import { SpawnerLauncher } from '../../src/run/places/process/spawner.js';
+import { END_MARKER, readEndMarker } from '../../src/run/places/ssh/script.js';
 import type { CommandSpec, Stream } from '../../src/run/places/process/types.js';
 import { eventually, isAlive, killAllWith, processesWith } from '../helpers/processes.js';
 import { specBuilders } from '../helpers/specs.js';
@@ -383,9 +384,8 @@ describe('the end marker of a remote script (SPEC 6)', () => {
   // A local process stands in for ssh: it prints the marker with a status, then lingers as ssh
   // does while something the command left holds the session's output.
   const lingering = (status: number) =>
-    sh(`echo before; printf 'before-marker MARK ${status}\\n'; exec sleep 30`, {
-      input: '',
-      endInputOn: 'MARK',
+    sh(`echo before; printf 'before-marker ${END_MARKER} ${status}\\n'; exec sleep 30`, {
+      conversation: { input: '', endInputOn: END_MARKER, read: readEndMarker },
       timeoutMs: 400,
     });
 

@@ -78,22 +78,22 @@ async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandR
   const onLine = options.onLine;
   // Why it failed, in its own words: its last lines of stderr (SPEC section 4, step 11).
   const tail = new StderrTail(options.redactor);
-  // The marker that ends a remote script's input is restore's, not the command's output. It
-  // carries the command's exit status: the command is over, whatever it left running.
-  const marker = spec.endInputOn;
+  // A command restore talks to may say its exit status before its process ends (an ssh
+  // session held open by what the command left running): the command is over then.
+  const conversation = spec.conversation;
   let reported: number | undefined;
   let onReported = () => {};
   const splitters = {
     stdout: new LineSplitter((line) => {
-      const at = marker === undefined ? -1 : line.indexOf(marker);
-      if (at < 0) onLine?.('stdout', line);
-      else {
-        if (at > 0) onLine?.('stdout', line.slice(0, at));
-        const status = Number(line.slice(at + (marker ?? '').length).trim());
-        if (reported === undefined && Number.isInteger(status)) {
-          reported = status;
-          onReported();
-        }
+      if (!conversation) {
+        onLine?.('stdout', line);
+        return;
+      }
+      const read = conversation.read(line);
+      if (read.output !== undefined) onLine?.('stdout', read.output);
+      if (reported === undefined && read.exitCode !== undefined) {
+        reported = read.exitCode;
+        onReported();
       }
     }),
     stderr: new LineSplitter((line) => {
@@ -108,8 +108,8 @@ async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandR
         args: argv.slice(1),
         cwd: spec.cwd,
         env: commandEnv(spec.env),
-        ...(spec.input !== undefined ? { input: spec.input } : {}),
-        ...(spec.endInputOn !== undefined ? { endInputOn: spec.endInputOn } : {}),
+        ...(conversation ? { input: conversation.input } : {}),
+        ...(conversation?.endInputOn !== undefined ? { endInputOn: conversation.endInputOn } : {}),
       },
       (stream, chunk) => splitters[stream].push(chunk),
     )
@@ -130,7 +130,7 @@ async function runOnce(spec: CommandSpec, options: RunOptions): Promise<CommandR
   let stoppedFor: 'timeout' | 'interrupted' | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (why: 'timeout' | 'interrupted') => {
-    // After the end marker the command is over: what is left closes within OUTPUT_DRAIN_MS.
+    // After it said its status the command is over: what is left closes within OUTPUT_DRAIN_MS.
     if (stoppedFor || reported !== undefined) return;
     stoppedFor = why;
     stopping = terminateGroup(pid, options.killGraceMs ?? KILL_GRACE_MS);

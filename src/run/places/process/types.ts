@@ -14,10 +14,26 @@ export interface CommandSpec {
   env: Record<string, string>;
   /** Deadline of the command; null for none (the caller bounds it otherwise). */
   timeoutMs: number | null;
-  /** Written to its standard input, kept open while it runs (see LaunchRequest.input). */
-  input?: string;
+  /** What restore says to it on its standard input, when it talks to it (else /dev/null). */
+  conversation?: Conversation;
+}
+
+/**
+ * A command restore talks to over its standard input: the ssh place's scripts (places/ssh/).
+ * What is said, and what its answers mean, is the caller's protocol; the executor only carries it.
+ */
+export interface Conversation {
+  /** Written to its standard input, which stays open while it runs (see LaunchRequest.input). */
+  input: string;
   /** Its standard input is closed when this appears in its output (see LaunchRequest.endInputOn). */
   endInputOn?: string;
+  /**
+   * Reads each line of its standard output before anyone else: `output` is what of the line is
+   * the command's own (none when absent), `exitCode` the status of the command it stands for,
+   * once it says so. The command is then over: what it left holding its output has
+   * OUTPUT_DRAIN_MS to let go, and its deadline no longer applies.
+   */
+  read(line: string): { output?: string; exitCode?: number };
 }
 
 /** Why a command did not succeed. */

@@ -16,6 +16,9 @@ import {
 } from './script.js';
 import { remoteDisplay } from './ssh.js';
 
+/** SIGTERM to SIGKILL for the local ssh client of a daemon's session when it is ended. */
+const SESSION_GRACE_MS = 1000;
+
 /** How long a stop or log read on a host may take beyond the daemon's own grace. */
 const REMOTE_CALL_MS = 30_000;
 
@@ -63,52 +66,43 @@ async function spawnInTurn(
   const pidSeen = new Promise<number>((resolve) => {
     reportPid = resolve;
   });
-  const lines: Record<Stream, LineSplitter> = {
-    stdout: new LineSplitter((line) => {
-      if (line.startsWith(PID_MARKER)) reportPid(Number(line.slice(PID_MARKER.length)));
-    }),
-    stderr: new LineSplitter((line) => {
-      if (line.trim() !== '') lastError = line.trim();
-    }),
-  };
-  const launched = await target.launcher.launch(
-    {
-      file: spec.argv[0]!,
-      args: spec.argv.slice(1),
-      cwd: spec.cwd,
-      env: undefined,
-      input: spec.input ?? '',
-      ...(spec.endInputOn !== undefined ? { endInputOn: spec.endInputOn } : {}),
+  // The session lasts while restore verifies the daemon; ending it (release, a failed start)
+  // leaves the daemon running on the host.
+  const session = new AbortController();
+  const ended = runCommand(spec, {
+    signal: session.signal,
+    launcher: target.launcher,
+    killGraceMs: SESSION_GRACE_MS,
+    onLine: (stream, line) => {
+      if (stream === 'stdout' && line.startsWith(PID_MARKER))
+        reportPid(Number(line.slice(PID_MARKER.length)));
+      else if (stream === 'stderr' && line.trim() !== '') lastError = line.trim();
     },
-    (stream, chunk) => lines[stream].push(chunk),
-  );
-  if (!launched.ok) {
-    const message = launched.code === 'ENOENT' ? 'command not found: ssh' : launched.message;
-    return failed(
-      explainRemote({ failure: 'spawn-error', exitCode: null, message }, undefined, command, target.host),
-    );
-  }
-  const session = launched.process;
+  });
   let gone = false;
-  const exited = session.finished.then((status) => {
+  const exited = ended.then((record) => {
     gone = true;
-    return status;
+    return { exitCode: record.exitCode, signal: record.signal };
   });
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
   const first = await Promise.race([
     pidSeen.then((pid) => ({ kind: 'pid' as const, pid })),
-    exited.then((status) => ({ kind: 'exited' as const, status })),
+    ended.then((record) => ({ kind: 'ended' as const, record })),
     new Promise<{ kind: 'timeout' }>((resolve) => {
       timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs);
     }),
     new Promise<{ kind: 'interrupted' }>((resolve) => {
-      if (signal?.aborted) resolve({ kind: 'interrupted' });
-      signal?.addEventListener('abort', () => resolve({ kind: 'interrupted' }), { once: true });
+      onAbort = () => resolve({ kind: 'interrupted' });
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
   ]);
   clearTimeout(timer);
+  signal?.removeEventListener('abort', onAbort);
   if (first.kind !== 'pid') {
-    await terminateGroup(session.pid, 1000);
+    session.abort();
+    await ended;
     if (first.kind === 'timeout') {
       return failed(`no answer from ${target.host.address} within ${Math.round(timeoutMs / 1000)}s`, {
         failure: 'timeout',
@@ -116,7 +110,10 @@ async function spawnInTurn(
       });
     }
     if (first.kind === 'interrupted') return failed('interrupted', { failure: 'interrupted' });
-    const { exitCode, signal: killedBy } = first.status;
+    const { record } = first;
+    if (record.failure !== 'exit-non-zero' && record.failure !== 'killed')
+      return failed(explainRemote(record, lastError, command, target.host), { failure: record.failure });
+    const { exitCode, signal: killedBy } = record;
     const message = explainRemote(
       { failure: 'exit-non-zero', exitCode, message: `exited with code ${exitCode}` },
       lastError,
@@ -136,7 +133,7 @@ async function spawnInTurn(
     exited,
     hasExited: () => gone,
     release: () => {
-      if (!gone) void terminateGroup(session.pid, 1000);
+      if (!gone) session.abort();
     },
     stop: async (graceMs = 10_000) => {
       daemon.release();

@@ -39,6 +39,20 @@ export const END_MARKER = `restore-end-${randomBytes(6).toString('hex')}`;
 /** The end marker, with the script's exit status (after the last line of output, or on it). */
 const END = `printf '${END_MARKER} %s\n' "$restore_rc"`;
 
+/**
+ * Reads a line of a watched script's output: the end marker is restore's, not the command's,
+ * and carries the command's exit status (the command is over, whatever it left running).
+ */
+export function readEndMarker(line: string): { output?: string; exitCode?: number } {
+  const at = line.indexOf(END_MARKER);
+  if (at < 0) return { output: line };
+  const status = Number(line.slice(at + END_MARKER.length).trim());
+  return {
+    ...(at > 0 ? { output: line.slice(0, at) } : {}),
+    ...(Number.isInteger(status) ? { exitCode: status } : {}),
+  };
+}
+
 /** Exit status of a script whose working directory cannot be entered. */
 export const REMOTE_CWD_FAILED = 125;
 

@@ -7,7 +7,7 @@ import { formatCommand } from '../../../plan/command-text.js';
 import { expandHome, reusesConnections } from '../../../plan/hosts.js';
 import type { ResolvedCommand, ResolvedHost } from '../../../plan/model.js';
 import type { CommandSpec } from '../process/types.js';
-import { END_MARKER, framed, REMOTE_COMMAND_LINE } from './script.js';
+import { END_MARKER, framed, REMOTE_COMMAND_LINE, readEndMarker } from './script.js';
 
 /** How long an idle shared connection stays up; it is closed at the end of a run anyway. */
 const PERSIST = '60s';
@@ -145,8 +145,9 @@ export class SshHosts {
       cwd: localDir,
       env: {},
       timeoutMs,
-      input: framed(script, watched),
-      ...(watched ? { endInputOn: END_MARKER } : {}),
+      conversation: watched
+        ? { input: framed(script, true), endInputOn: END_MARKER, read: readEndMarker }
+        : { input: framed(script, false), read: (line) => ({ output: line }) },
     };
   }
 
