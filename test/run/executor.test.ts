@@ -8,8 +8,8 @@ import { LineSplitter, MAX_LINE_CHARS } from '../../src/run/places/process/lines
 import { isAlive as alive, groupAlive, terminateGroup } from '../../src/run/places/process/process-group.js';
 import { runCommand } from '../../src/run/places/process/run-command.js';
 import { SpawnerLauncher } from '../../src/run/places/process/spawner.js';
-import { END_MARKER, readEndMarker } from '../../src/run/places/ssh/script.js';
 import type { CommandSpec, Stream } from '../../src/run/places/process/types.js';
+import { END_MARKER, readEndMarker } from '../../src/run/places/ssh/script.js';
 import { eventually, isAlive, killAllWith, processesWith } from '../helpers/processes.js';
 import { specBuilders } from '../helpers/specs.js';
 import { useTempDir } from '../helpers/tmp.js';
