@@ -1,9 +1,16 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { StateError } from '../run/state/state-files.js';
 import { unreachable } from '../util/unreachable.js';
+import { ON_FAILURE_MODES, SCHEMA_DRAFTS } from './choices.js';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
-import { DIAGNOSTIC_FORMAT_NAMES, PLAN_FORMAT_NAMES } from './format-names.js';
+import {
+  DIAGNOSTIC_FORMAT_NAMES,
+  LOG_FORMAT_NAMES,
+  PLAN_FORMAT_NAMES,
+  REPORT_FORMAT_NAMES,
+  STATUS_FORMAT_NAMES,
+} from './format-names.js';
 import { optionDescription } from './help.js';
 import { type Io, processStreams, redactingIo, type Streams } from './io.js';
 import { COMPLETION_SHELLS, type CompletionShell } from './shells.js';
@@ -118,7 +125,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .option('--force', 'with --resume: continue although the plan changed since the run started')
     .addOption(
       new Option('--on-failure <what>', 'after a critical failure: halt, or also stop what this run started')
-        .choices(['halt', 'rollback'])
+        .choices(ON_FAILURE_MODES)
         .default('halt')
         .env('RESTORE_ON_FAILURE'),
     )
@@ -126,7 +133,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .addOption(
       new Option('--log-format <format>', 'output format')
-        .choices(['pretty', 'json'])
+        .choices(LOG_FORMAT_NAMES)
         .default('pretty')
         .env('RESTORE_LOG_FORMAT'),
     )
@@ -168,7 +175,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .command('status')
     .description('state of the latest run of a plan, from its journal')
     .argument('<plan>', 'plan file (YAML)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format').choices(STATUS_FORMAT_NAMES).default('text'))
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .action(async (plan: string, options: import('./commands/status.js').StatusOptions) => {
       const { runStatus } = await import('./commands/status.js');
@@ -180,9 +187,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .description('report of a run: results, timings and a timeline')
     .argument('<plan>', 'plan file (YAML)')
     .addOption(
-      new Option('--format <format>', 'output format')
-        .choices(['markdown', 'json', 'junit'])
-        .default('markdown'),
+      new Option('--format <format>', 'output format').choices(REPORT_FORMAT_NAMES).default('markdown'),
     )
     .option('--run <id>', 'the run to report (default: the latest)')
     .option('--state-dir <dir>', STATE_DIR_HELP)
@@ -208,7 +213,7 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .description('print the plan format as JSON Schema, for editors and other validators')
     .addOption(
       new Option('--draft <draft>', 'JSON Schema version (07 is what editors support fully)')
-        .choices(['2020-12', '07'])
+        .choices(SCHEMA_DRAFTS)
         .default('2020-12'),
     )
     .action(async (options: import('./commands/schema.js').SchemaOptions) => {

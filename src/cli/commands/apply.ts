@@ -6,11 +6,8 @@ import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { renderPlan } from '../../report/plan/formats.js';
-import { jsonLinesRenderer } from '../../report/run/json-lines.js';
-import { plainRenderer } from '../../report/run/plain.js';
-import { renderSummary } from '../../report/run/summary.js';
-import type { TtyRenderer } from '../../report/run/tty.js';
-import { colorsFor, liveViewFits } from '../../report/style.js';
+import { createRunView, type RunView } from '../../report/run/views.js';
+import { colorsFor } from '../../report/style.js';
 import { applyPlan } from '../../run/engine/apply.js';
 import { findResumable } from '../../run/engine/resume.js';
 import type { Listener } from '../../run/events.js';
@@ -20,8 +17,10 @@ import { takeLock } from '../../run/state/lock.js';
 import { ensurePlanState, type StateDirChoice } from '../../run/state/state-dir.js';
 import { StateError, unusable } from '../../run/state/state-files.js';
 import { unreachable } from '../../util/unreachable.js';
+import type { OnFailure } from '../choices.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { LogFormat } from '../format-names.js';
 import { type Io, surviveHangup } from '../io.js';
 import { stateDirFlag, useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
@@ -34,11 +33,11 @@ export interface ApplyOptions {
   only: string[];
   resume?: boolean;
   force?: boolean;
-  onFailure: 'halt' | 'rollback';
+  onFailure: OnFailure;
   expectDigest?: string;
   /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
   stateDir?: string;
-  logFormat: 'pretty' | 'json';
+  logFormat: LogFormat;
   verbose?: boolean;
   approver?: string;
 }
@@ -167,24 +166,15 @@ async function execute(
   onRun: (run: string) => void,
 ): Promise<ExitCode> {
   const { loaded, plan, spawner, file, options, io, argv, concurrency, stateDir } = request;
-  const json = options.logFormat === 'json';
-  const human = json ? io.stderr : io.stdout;
-  const colors = colorsFor(human, io.env);
-  const verbose = options.verbose === true;
-  const tty = !json && liveViewFits(io.stdout, io.env);
-  // log-update and its dependencies load only for a terminal.
-  const view: TtyRenderer | undefined = tty
-    ? (await import('../../report/run/tty.js')).createTtyRenderer(
-        io.stdout as NodeJS.WriteStream,
-        colors,
-        verbose,
-      )
-    : undefined;
+  // The view for --log-format and the terminal, then the summary when the run ends (views.ts).
+  const view = await createRunView(options.logFormat, {
+    stdout: io.stdout,
+    env: io.env,
+    verbose: options.verbose === true,
+    order: loaded.plan.stages.flatMap((stage) => stage.services),
+  });
   const listeners: Listener[] = [
-    view?.listener ??
-      (json
-        ? jsonLinesRenderer((text) => io.stdout.write(text), verbose)
-        : plainRenderer((text) => io.stdout.write(text), colors, verbose)),
+    ...view.listeners,
     (event) => {
       if (event.type === 'run.started' || event.type === 'run.resumed') onRun(event.run);
     },
@@ -223,9 +213,6 @@ async function execute(
       outputs,
       ...(resume ? { resume } : {}),
     });
-    view?.stop();
-    const order = loaded.plan.stages.flatMap((stage) => stage.services);
-    if (!json) human.write(`\n${renderSummary(outcome.services, order, outcome.durationMs, colors)}`);
     io.stderr.write(
       `run ${outcome.run}; journal ${shortPath(outcome.journalFile, io.cwd)}; log ${shortPath(outcome.logFile, io.cwd)}\n`,
     );
@@ -257,7 +244,7 @@ async function execute(
         return unreachable(outcome.result);
     }
   } finally {
-    view?.stop();
+    view.stop?.();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     hangup.dispose();
@@ -267,13 +254,13 @@ async function execute(
 async function askYesNo(
   question: string,
   io: Io,
-  view: { pause(): void; resume(): void } | undefined,
+  view: RunView,
   controller: AbortController,
   hungUp: AbortSignal,
 ): Promise<boolean> {
   // Nobody is left at the terminal to answer: the stage is not approved (exit 4, resumable).
   if (hungUp.aborted) return false;
-  view?.pause();
+  view.pause?.();
   const rl = createInterface({ input: io.stdin, output: process.stderr });
   // A terminal that hung up fails even the reset of its mode (setRawMode EIO): no answer, no crash.
   rl.on('error', () => {});
@@ -286,7 +273,7 @@ async function askYesNo(
     return false;
   } finally {
     rl.close();
-    view?.resume();
+    view.resume?.();
   }
 }
 

@@ -1,16 +1,16 @@
-import { renderReportJunit } from '../../report/report/junit.js';
-import { renderReportMarkdown } from '../../report/report/markdown.js';
+import { REPORT_FORMATS } from '../../report/report/formats.js';
 import { outputTails } from '../../report/report/output-tail.js';
 import { loadRun } from '../../run/engine/resume.js';
 import { checkPlanState, planState, runLog } from '../../run/state/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { ReportFormat } from '../format-names.js';
 import type { Io } from '../io.js';
 import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ReportOptions {
-  format: 'markdown' | 'json' | 'junit';
+  format: ReportFormat;
   run?: string;
   /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
   stateDir?: string;
@@ -32,14 +32,12 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
       EXIT.usage,
     );
   }
-  if (options.format === 'json') {
-    io.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-    return EXIT.ok;
-  }
-  // The last lines a failed service printed, from the run log.
+  const format = REPORT_FORMATS[options.format];
+  // The last lines a failed service printed, from the run log, for the formats that show them.
   const failed = Object.keys(run.services).filter((name) => run.services[name]!.result === 'failed');
-  const tails = await outputTails(runLog(state, run.run), failed);
-  const text = options.format === 'junit' ? renderReportJunit(run, tails) : renderReportMarkdown(run, tails);
-  io.stdout.write(text);
+  const tails = format.tails
+    ? await outputTails(runLog(state, run.run), failed)
+    : new Map<string, string[]>();
+  io.stdout.write(format.render(run, tails));
   return EXIT.ok;
 }

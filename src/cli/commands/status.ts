@@ -1,14 +1,15 @@
-import { renderStatusText, statusJson } from '../../report/report/status.js';
+import { STATUS_FORMATS } from '../../report/report/formats.js';
 import { colorsFor } from '../../report/style.js';
 import { loadRun } from '../../run/engine/resume.js';
 import { checkPlanState, planState } from '../../run/state/state-dir.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import type { StatusFormat } from '../format-names.js';
 import type { Io } from '../io.js';
 import { useStateDir } from '../state-dir.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface StatusOptions {
-  format: 'text' | 'json';
+  format: StatusFormat;
   /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
   stateDir?: string;
 }
@@ -20,10 +21,6 @@ export async function runStatus(file: string, options: StatusOptions, io: Io): P
   const { dir } = useStateDir(options.stateDir, file, io);
   const state = planState(dir, name);
   const run = checkPlanState(state, dir) ? loadRun(state) : undefined;
-  io.stdout.write(
-    options.format === 'json'
-      ? `${JSON.stringify(statusJson(name, run), null, 2)}\n`
-      : renderStatusText(name, run, colorsFor(io.stdout, io.env)),
-  );
+  io.stdout.write(STATUS_FORMATS[options.format](name, run, colorsFor(io.stdout, io.env)));
   return EXIT.ok;
 }

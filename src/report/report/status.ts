@@ -30,6 +30,12 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
   };
 }
 
+/** `restore status --format json`. */
+export function renderStatusJson(plan: string, run: RunSnapshot | undefined): string {
+  return `${JSON.stringify(statusJson(plan, run), null, 2)}\n`;
+}
+
+/** `restore status`: the run's state, then a table of its services and why any failed. */
 export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: Colors): string {
   if (!run) return `plan ${plan}: no run yet\n`;
   const head = [

@@ -1,4 +1,4 @@
-import type { ServiceSummary } from '../../run/events.js';
+import type { Listener, ServiceSummary } from '../../run/events.js';
 import { formatElapsed } from '../../util/duration.js';
 import { alignColumns, type Colors } from '../style.js';
 import { RESULT_WORDS } from './words.js';
@@ -36,4 +36,21 @@ export function renderSummary(
   if (why.length > 0) lines.push('', ...why.map((name) => `${c.red(name)}: ${services[name]!.reason}`));
   lines.push('', `${up} of ${all.length} services healthy; total restoration time ${formatElapsed(totalMs)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The summary as a subscriber: `run.finished` carries every service's result and the run's
+ * duration as the journal records them, so the table is written the moment the run ends, under
+ * what the view showed (a blank line between). `order`: the plan's services in stage order; the
+ * events list only the selected stages, and the table has a row for every service of the plan.
+ */
+export function summaryListener(
+  write: (text: string) => void,
+  order: readonly string[],
+  c: Colors,
+): Listener {
+  return (event) => {
+    if (event.type === 'run.finished')
+      write(`\n${renderSummary(event.services, order, event.duration_ms, c)}`);
+  };
 }

@@ -29,7 +29,7 @@ export interface TtyRenderer {
   /** Clears the live view (before a prompt). */
   pause(): void;
   resume(): void;
-  /** Draws the last frame and leaves it on screen. */
+  /** Draws the last frame and leaves it on screen; `run.finished` does it too. */
   stop(): void;
 }
 
@@ -230,8 +230,18 @@ export function createTtyRenderer(
       default:
         unreachable(event);
     }
-    render();
+    // The run is over: its last frame stays on screen, and what follows (the summary) goes under it.
+    if (event.type === 'run.finished') stop();
+    else render();
   };
+
+  function stop(): void {
+    if (stopped) return;
+    if (timer) clearInterval(timer);
+    render();
+    stopped = true;
+    draw.done();
+  }
 
   return {
     listener,
@@ -246,12 +256,6 @@ export function createTtyRenderer(
       timer.unref();
       render();
     },
-    stop() {
-      if (stopped) return;
-      if (timer) clearInterval(timer);
-      render();
-      stopped = true;
-      draw.done();
-    },
+    stop,
   };
 }
