@@ -1,0 +1,171 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlan } from '../../src/plan/load.js';
+import type { ResolvedCommand } from '../../src/plan/model.js';
+import type { Place } from '../../src/run/places/place.js';
+import { Places } from '../../src/run/places/places.js';
+import { directLauncher } from '../../src/run/places/process/launch.js';
+import { isAlive } from '../../src/run/places/process/process-group.js';
+import { ensurePlanState } from '../../src/run/state/state-dir.js';
+import { killAllWith } from '../helpers/processes.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useTempDir, writeFile } from '../helpers/tmp.js';
+
+/**
+ * One interface, two places, one behaviour: everything the engine asks of a place (run a command,
+ * an exec check, spawn/find/stop a daemon, hash a file, look for a program) holds the same on this
+ * machine and on a host over ssh (a real sshd on 127.0.0.1, test/helpers/sshd.ts).
+ */
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+}, 30_000);
+
+const tempDir = useTempDir();
+const markers: string[] = [];
+const opened: { places: Places; host: Place; name: string }[] = [];
+afterEach(async () => {
+  for (const { places, host, name } of opened.splice(0)) {
+    // What the host keeps of the plan's daemons lives in the test user's home: it goes too.
+    await host.run({ ...command(['rm', '-rf', `.restore/${name}`]) }, 10_000);
+    await places.close();
+  }
+  for (const marker of markers.splice(0)) killAllWith(marker);
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+/** A plan with a service here and one on the test host; its places; a directory both can read. */
+async function placesOf(): Promise<{ dir: string; here: Place; host: Place; places: Places }> {
+  const dir = tempDir();
+  // The remote user reads and writes here; the path marks what the test starts.
+  chmodSync(dir, 0o777);
+  markers.push(dir);
+  const name = `places-${randomBytes(4).toString('hex')}`;
+  const file = writeFile(
+    dir,
+    'plan.yaml',
+    JSON.stringify({
+      version: 1,
+      name,
+      hosts: { box: sshd.host() },
+      services: { local: { start: 'true' }, remote: { host: 'box', start: 'true' } },
+    }),
+  );
+  const loaded = await loadPlan(file);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+  const places = new Places({
+    plan: loaded.value.plan,
+    planDir: dir,
+    state: ensurePlanState(join(dir, 'state'), name),
+    secrets: [],
+    launcher: directLauncher,
+  });
+  const { services } = loaded.value.plan;
+  const host = places.of(services.remote!);
+  opened.push({ places, host, name });
+  return { dir, here: places.of(services.local!), host, places };
+}
+
+const command = (argv: string[], extra: Partial<ResolvedCommand> = {}): ResolvedCommand => ({
+  argv,
+  shell: false,
+  cwd: null,
+  env: {},
+  timeout_ms: null,
+  daemon: false,
+  ...extra,
+});
+
+describe.each(['here', 'host'] as const)('SPEC 6: a place where commands run (%s)', (which) => {
+  const place = async () => {
+    const all = await placesOf();
+    return { ...all, place: all[which] };
+  };
+
+  it('a service is given its place once: here without host, its host with one', async () => {
+    const { place: p } = await place();
+    expect(p.where).toBe(which === 'here' ? 'here' : 'host box');
+    expect(p.display(command(['pg_ctl', 'start']))).toBe(
+      which === 'here' ? 'pg_ctl start' : 'pg_ctl start (on box)',
+    );
+    expect(p.tracksMarks).toBe(which === 'here');
+  });
+
+  it('runs a command to its end, output line by line, failures described', async () => {
+    const { place: p, dir } = await place();
+    const lines: string[] = [];
+    const ok = await p.run(command(['sh', '-c', 'echo one; echo two >&2'], { cwd: dir }), 10_000, {
+      onLine: (stream, line) => lines.push(`${stream}:${line}`),
+    });
+    expect(ok).toMatchObject({ failure: null, exitCode: 0 });
+    expect(lines.sort()).toEqual(['stderr:two', 'stdout:one']);
+    const failed = await p.run(command(['sh', '-c', 'echo broken >&2; exit 3']), 10_000);
+    expect(failed).toMatchObject({ failure: 'exit-non-zero', exitCode: 3 });
+    expect(failed.message).toContain('broken');
+    const timedOut = await p.run(command(['sleep', '5']), 300);
+    expect(timedOut).toMatchObject({ failure: 'timeout' });
+  }, 30_000);
+
+  it('an exec check passes on exit 0 and says why it failed otherwise', async () => {
+    const { place: p } = await place();
+    expect(await p.check(command(['true']), 5000)).toMatchObject({ kind: 'exec', ok: true });
+    const failing = await p.check(command(['sh', '-c', 'echo not ready >&2; exit 1']), 5000);
+    expect(failing.ok).toBe(false);
+    expect(failing.detail).toContain('not ready');
+    const missing = await p.check(command(['no-such-program-xyz']), 5000);
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toMatch(/not found/);
+  }, 30_000);
+
+  it('spawns a daemon, finds it from its pid file, and stops it with its group', async () => {
+    const { place: p, dir } = await place();
+    const daemon = command([process.execPath, '-e', 'setInterval(() => {}, 1000)', dir], { daemon: true });
+    const controller = new AbortController();
+    const spawned = await p.spawnDaemon('web', daemon, {
+      mark: 'm',
+      deadline: Date.now() + 20_000,
+      signal: controller.signal,
+    });
+    if (!spawned.ok) throw new Error(spawned.record.message);
+    expect(spawned.record.message).toMatch(/^spawned as pid \d+$/);
+    // On disk before the place says it started: a restore killed now finds it again.
+    const pid = spawned.daemon.pid;
+    expect(await p.daemonPid('web')).toBe(pid);
+    expect(await p.daemonAlive('web', pid)).toBe(true);
+    spawned.daemon.release();
+    const stopped = await p.stopDaemon('web', 2000);
+    expect(stopped).toMatchObject({ ok: true, running: true });
+    expect(stopped.message).toContain(String(pid));
+    if (which === 'here') expect(isAlive(pid)).toBe(false);
+    expect(await p.daemonPid('web')).toBeNull();
+    expect(await p.stopDaemon('web', 2000)).toMatchObject({ ok: true, running: false });
+  }, 40_000);
+
+  it('hashes a file, streamed, relative paths from where the place starts', async () => {
+    const { place: p, dir } = await place();
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const file = join(dir, 'artifact.bin');
+    writeFileSync(file, content, { mode: 0o644 });
+    const expected = createHash('sha256').update(content).digest('hex');
+    expect(await p.hashFile(file)).toEqual({ ok: true, sha256: expected });
+    if (which === 'here') expect(await p.hashFile('artifact.bin')).toEqual({ ok: true, sha256: expected });
+    const missing = await p.hashFile(join(dir, 'missing.bin'));
+    expect(missing.ok).toBe(false);
+    if (!missing.ok) expect(missing.message).toContain('missing.bin');
+  }, 30_000);
+
+  it('knows whether a program can be run there', async () => {
+    const { place: p, dir } = await place();
+    expect(await p.hasProgram('sh')).toBe(true);
+    expect(await p.hasProgram('no-such-program-xyz')).toBe(false);
+    const tool = writeFile(dir, 'tool.sh', '#!/bin/sh\n');
+    chmodSync(tool, 0o755);
+    expect(await p.hasProgram(tool)).toBe(true);
+    chmodSync(tool, 0o644);
+    expect(await p.hasProgram(tool)).toBe(false);
+  }, 30_000);
+});
