@@ -143,7 +143,7 @@ describe('adopting a daemon on resume', () => {
 });
 
 describe('a one-shot still running from the interrupted run', () => {
-  const before = (mark: string): ServiceState => ({
+  const interrupted = (mark: string): ServiceState => ({
     stage: 'apps',
     result: 'running',
     attempts: 1,
@@ -172,7 +172,7 @@ describe('a one-shot still running from the interrupted run', () => {
     const { mark, record } = await leftOver(ctx, dir, 0.5);
     await new Promise((resolve) => setTimeout(resolve, 150));
     const oneShot = service(command(['true']), 1, { timeout_ms: 10_000 });
-    expect(await settleInFlight(oneShot, before(mark), ctx)).toBe(true);
+    expect(await settleInFlight(oneShot, interrupted(mark), ctx)).toBe(true);
     expect(events.map((e) => (e.type === 'service.in-flight' ? e.phase : e.type))).toEqual([
       'waiting',
       'ended',
@@ -185,7 +185,7 @@ describe('a one-shot still running from the interrupted run', () => {
     const { mark, record } = await leftOver(ctx, dir, 30);
     await new Promise((resolve) => setTimeout(resolve, 150));
     const oneShot = service(command(['true']), 1, { timeout_ms: 600 });
-    expect(await settleInFlight(oneShot, before(mark), ctx)).toBe(true);
+    expect(await settleInFlight(oneShot, interrupted(mark), ctx)).toBe(true);
     expect(events.map((e) => (e.type === 'service.in-flight' ? e.phase : e.type))).toEqual([
       'waiting',
       'stopped',
@@ -197,7 +197,7 @@ describe('a one-shot still running from the interrupted run', () => {
   it('needs nothing when the interrupted attempt left no mark', async () => {
     const { ctx, events } = context();
     const oneShot = service(command(['true']), 1);
-    expect(await settleInFlight(oneShot, { ...before('x'), mark: null }, ctx)).toBe(true);
+    expect(await settleInFlight(oneShot, { ...interrupted('x'), mark: null }, ctx)).toBe(true);
     expect(events).toEqual([]);
   });
 });

@@ -1,7 +1,5 @@
 import type { ResolvedCommand } from '../../../plan/model.js';
 import { type Daemon, type SpawnResult, spawnedRecord, spawnFailed } from '../process/daemon.js';
-import { LineSplitter } from '../process/lines.js';
-import { terminateGroup } from '../process/process-group.js';
 import { runCommand } from '../process/run-command.js';
 import type { CommandRecord, Stream } from '../process/types.js';
 import { explainRemote, inTurn, type RemoteTarget } from './run.js';
