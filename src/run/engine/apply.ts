@@ -8,13 +8,13 @@ import { Redactor } from '../redact.js';
 import { type RunSnapshot, timesSeed } from '../state/journal/state.js';
 import { JournalWriter } from '../state/journal/writer.js';
 import { openRunLog } from '../state/run-log.js';
-import { ensurePlanState, newRunId, runJournal, runLog } from '../state/state-dir.js';
+import { ensurePlanState, newRunId, type PlanState, runJournal, runLog } from '../state/state-dir.js';
 import { type StateError, unusable } from '../state/state-files.js';
 import { adoptDaemon, settleInFlight } from './adopt.js';
 import { type ApprovalPolicy, approveStage } from './approvals.js';
 import { restoreService } from './restore-service.js';
 import { rollBack } from './rollback.js';
-import { runStages } from './scheduler.js';
+import { runStages, type SchedulerOutcome } from './scheduler.js';
 import type { ServiceContext, ServiceOutcome } from './service-context.js';
 
 export interface ApplyRequest {
@@ -66,69 +66,21 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   const { loaded, plan, resume } = request;
   const run = resume?.run ?? newRunId();
   const state = ensurePlanState(request.stateDir, plan.name);
-  const redactor = new Redactor(loaded.secretValues);
-  // A state write that fails (a full disk) stops the run as an interruption does: nothing new
-  // starts, and the journal keeps every line written before, so the run can be resumed.
-  const ioFailure = new AbortController();
-  const onWriteFailure = (error: StateError) => {
-    if (!ioFailure.signal.aborted) ioFailure.abort(error);
-  };
-  const signal = AbortSignal.any([request.signal, ioFailure.signal]);
-  const journalFile = runJournal(state, run);
-  const logFile = runLog(state, run);
-  let journal: JournalWriter | undefined;
-  let log: ReturnType<typeof openRunLog>;
-  try {
-    journal = resume
-      ? JournalWriter.resume(journalFile, run, redactor, onWriteFailure)
-      : JournalWriter.create(journalFile, run, redactor, onWriteFailure);
-    log = openRunLog(logFile, run, onWriteFailure);
-  } catch (error) {
-    journal?.close();
-    throw unusable(state.runsDir, error);
-  }
+  const files = openRunFiles(request, state, run);
+  // A state write that fails (a full disk) stops the run as an interruption does.
+  const signal = AbortSignal.any([request.signal, files.failure]);
   const bus = new EventBus(
-    redactor.active ? (value) => redactor.deep(value) : undefined,
+    files.redactor.active ? (value) => files.redactor.deep(value) : undefined,
     resume ? timesSeed(resume) : undefined,
   );
   // The journal first: a step is on disk before anyone shows it.
-  bus.subscribe(journal.listener);
-  bus.subscribe(log.listener);
+  bus.subscribe(files.journal.listener);
+  bus.subscribe(files.log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
   const unwatch = (request.outputs ?? []).map((output) =>
     output.onClose((cause) => bus.emit({ type: 'run.output-lost', stream: output.stream, cause })),
   );
-
-  const stages = plan.stages.map((stage) => ({
-    name: stage.name,
-    approval: stage.approval,
-    services: stage.services,
-  }));
-  if (resume) {
-    bus.emit({
-      type: 'run.resumed',
-      run,
-      plan: plan.name,
-      digest: loaded.digest,
-      argv: request.argv,
-      concurrency: request.concurrency,
-      stages,
-    });
-  } else {
-    const selected = new Set(Object.keys(plan.services));
-    bus.emit({
-      type: 'run.started',
-      run,
-      plan: plan.name,
-      file: loaded.file,
-      digest: loaded.digest,
-      argv: request.argv,
-      concurrency: request.concurrency,
-      stages,
-      not_selected: Object.keys(loaded.plan.services).filter((name) => !selected.has(name)),
-    });
-  }
-
+  announce(bus, request, run);
   // Connections to the plan's hosts are shared for the run and closed at its end.
   const places = new Places({
     plan,
@@ -138,48 +90,32 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     launcher: request.launcher,
   });
   const context: ServiceContext = { bus, places, signal, secrets: loaded.secretValues };
-  const hostCaps = new Map<string, number>();
-  for (const host of Object.values(plan.hosts)) {
-    if (host.concurrency !== null) hostCaps.set(host.name, host.concurrency);
-  }
+  // Approvals given earlier in this run hold.
   const approvedBefore = new Set(resume?.approvals.map((a) => a.stage) ?? []);
   try {
     const outcome = await runStages(plan, {
       bus,
       concurrency: request.concurrency,
       signal,
-      hostCaps,
+      hostCaps: hostCaps(plan),
       restore: (service) => restoreOrReverify(service, context, resume),
-      // Approvals given earlier in this run hold.
       approve: async (stage) =>
         approvedBefore.has(stage.name) || (await approveStage(stage, request.approvals, bus)),
     });
     const services = { ...outcome.services };
-    if (outcome.halted && request.onFailure === 'rollback' && !signal.aborted) {
-      const started = [
-        ...(resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
-        ...outcome.healthyOrder,
-      ];
-      for (const name of await rollBack([...new Set(started)], loaded, places, bus)) {
-        services[name] = { ...services[name]!, result: 'rolled-back' };
-      }
-    }
+    if (outcome.halted && request.onFailure === 'rollback' && !signal.aborted)
+      await rollBackStarted(services, outcome, request, places, bus);
     if (outcome.result === 'interrupted' && request.signal.aborted) {
       bus.emit({
         type: 'run.interrupted',
         signal: request.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT',
       });
     }
-    for (const name of Object.keys(loaded.plan.services)) {
-      if (!(name in services)) {
-        services[name] = {
-          stage: loaded.plan.services[name]!.stage,
-          result: 'skipped',
-          attempts: 0,
-          duration_ms: 0,
-        };
-      }
+    // Services the run never reached (not selected, or after a halt) are skipped.
+    for (const [name, service] of Object.entries(loaded.plan.services)) {
+      services[name] ??= { stage: service.stage, result: 'skipped', attempts: 0, duration_ms: 0 };
     }
+    const awaiting = outcome.awaiting ? { awaiting: outcome.awaiting } : {};
     // The bus computes the durations from the events' times (src/run/times.ts): what is
     // returned is what the journal, the log and every view got.
     const finished = bus.emit({
@@ -187,23 +123,103 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       result: outcome.result,
       duration_ms: 0,
       services,
-      ...(outcome.awaiting ? { awaiting: outcome.awaiting } : {}),
+      ...awaiting,
     });
     return {
       run,
       result: outcome.result,
-      ...(outcome.awaiting ? { awaiting: outcome.awaiting } : {}),
-      logFile,
-      journalFile,
+      ...awaiting,
+      logFile: files.logFile,
+      journalFile: files.journalFile,
       durationMs: finished.duration_ms,
       services: finished.services,
-      ...(ioFailure.signal.aborted ? { stateError: ioFailure.signal.reason as StateError } : {}),
+      ...(files.failure.aborted ? { stateError: files.failure.reason as StateError } : {}),
     };
   } finally {
     for (const stop of unwatch) stop();
     await places.close();
-    journal.close();
-    await log.close();
+    files.journal.close();
+    await files.log.close();
+  }
+}
+
+/**
+ * The run's journal (created, or continued on resume) and its log. A write to either that fails
+ * (a full disk) aborts `failure` with the StateError: nothing new starts, and the journal keeps
+ * every line written before, so the run can be resumed.
+ */
+function openRunFiles(request: ApplyRequest, state: PlanState, run: string) {
+  const redactor = new Redactor(request.loaded.secretValues);
+  const failed = new AbortController();
+  const onWriteFailure = (error: StateError) => {
+    if (!failed.signal.aborted) failed.abort(error);
+  };
+  const journalFile = runJournal(state, run);
+  const logFile = runLog(state, run);
+  let journal: JournalWriter | undefined;
+  try {
+    journal = request.resume
+      ? JournalWriter.resume(journalFile, run, redactor, onWriteFailure)
+      : JournalWriter.create(journalFile, run, redactor, onWriteFailure);
+    const log = openRunLog(logFile, run, onWriteFailure);
+    return { journal, log, journalFile, logFile, redactor, failure: failed.signal };
+  } catch (error) {
+    journal?.close();
+    throw unusable(state.runsDir, error);
+  }
+}
+
+/** The run's first event: `run.started`, or `run.resumed` when it continues an earlier one. */
+function announce(bus: EventBus, request: ApplyRequest, run: string): void {
+  const { loaded, plan } = request;
+  const stages = plan.stages.map((stage) => ({
+    name: stage.name,
+    approval: stage.approval,
+    services: stage.services,
+  }));
+  const common = {
+    run,
+    plan: plan.name,
+    digest: loaded.digest,
+    argv: request.argv,
+    concurrency: request.concurrency,
+    stages,
+  };
+  if (request.resume) {
+    bus.emit({ type: 'run.resumed', ...common });
+    return;
+  }
+  const selected = new Set(Object.keys(plan.services));
+  const notSelected = Object.keys(loaded.plan.services).filter((name) => !selected.has(name));
+  bus.emit({ type: 'run.started', ...common, file: loaded.file, not_selected: notSelected });
+}
+
+/** Each host's own cap on services in flight there. */
+function hostCaps(plan: ResolvedPlan): Map<string, number> {
+  const caps = new Map<string, number>();
+  for (const host of Object.values(plan.hosts)) {
+    if (host.concurrency !== null) caps.set(host.name, host.concurrency);
+  }
+  return caps;
+}
+
+/**
+ * `--on-failure rollback`: what this run (and the run it resumes) brought up is stopped again,
+ * in reverse order; those stopped are `rolled-back` in `services`.
+ */
+async function rollBackStarted(
+  services: Record<string, ServiceSummary>,
+  outcome: SchedulerOutcome,
+  request: ApplyRequest,
+  places: Places,
+  bus: EventBus,
+): Promise<void> {
+  const started = [
+    ...(request.resume?.healthy_order ?? []).filter((name) => services[name]?.result === 'healthy'),
+    ...outcome.healthyOrder,
+  ];
+  for (const name of await rollBack([...new Set(started)], request.loaded, places, bus)) {
+    services[name] = { ...services[name]!, result: 'rolled-back' };
   }
 }
 
