@@ -1,3 +1,5 @@
+import type { RunEventType } from './events.js';
+
 /**
  * One truth for the times of a run: every duration that any output shows (the summary,
  * `run.finished`, the journal, `status`, `report` in every format) is computed here, once, from
@@ -14,7 +16,8 @@
 
 /** What the fold reads of an event or journal line: its name, time and a few fields. */
 export interface TimedStep {
-  type: string;
+  /** An event name: a renamed event is then a compile error in the cases below, not a lost span. */
+  type: RunEventType;
   /** Epoch milliseconds. */
   time: number;
   service?: string;

@@ -25,6 +25,6 @@ export async function runAuditVerify(file: string, io: Io): Promise<ExitCode> {
     return EXIT.invalid;
   }
   const torn = read.torn ? ' (the last line was cut short by a crash and is not counted)' : '';
-  io.stdout.write(`${file}: ${read.lines.length} lines, hash chain intact${torn}\n`);
+  io.stdout.write(`${file}: ${read.lines} lines, hash chain intact${torn}\n`);
   return EXIT.ok;
 }

@@ -2,8 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../places/process/process-group.js';
-import { readJournal } from '../state/journal/read.js';
-import { type RunSnapshot, replay } from '../state/journal/state.js';
+import { type RunSnapshot, readRun } from '../state/journal/state.js';
 import { readHolder } from '../state/lock.js';
 import type { PlanState } from '../state/state-dir.js';
 
@@ -28,7 +27,7 @@ export function journals(state: PlanState): string[] {
 export function findResumable(state: PlanState): ResumeTarget {
   const latest = journals(state).at(-1);
   if (!latest) return { kind: 'new', reason: 'there is no earlier run of this plan' };
-  const snapshot = replay(readJournal(latest).lines);
+  const snapshot = readRun(latest);
   if (!snapshot) return { kind: 'new', reason: 'the latest run was stopped before it recorded its start' };
   if (snapshot.state === 'succeeded') return { kind: 'done', run: snapshot.run };
   return { kind: 'continue', snapshot, journal: latest };
@@ -42,7 +41,7 @@ export function findResumable(state: PlanState): ResumeTarget {
 export function loadRun(state: PlanState, id?: string): RunSnapshot | undefined {
   const file = id === undefined ? journals(state).at(-1) : join(state.runsDir, `${id}.jsonl`);
   if (!file || !existsSync(file)) return undefined;
-  const snapshot = replay(readJournal(file).lines);
+  const snapshot = readRun(file);
   if (snapshot?.state === 'running') {
     const holder = readHolder(join(state.root, 'lock'));
     const live =

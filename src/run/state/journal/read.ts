@@ -1,9 +1,22 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { openStateFile } from '../state-files.js';
-import { chainHash, GENESIS, type JournalLine, unsealLine } from './format.js';
+import {
+  asSealedLine,
+  chainHash,
+  GENESIS,
+  isJournalEntry,
+  type JournalEntry,
+  type SealedLine,
+  unsealLine,
+} from './format.js';
 
 export interface JournalRead {
-  lines: JournalLine[];
+  /** The complete lines of events restore knows, typed, in order: what a replay folds. */
+  entries: JournalEntry[];
+  /** How many complete lines the chain has, those of events restore does not know included. */
+  lines: number;
+  /** The last complete line's `seq` and `hash`: what an appended line continues from. */
+  tip?: { seq: number; hash: string };
   /** Bytes of the file made of complete lines: a torn last line starts here. */
   completeBytes: number;
   /** The last line was cut short by a crash (no newline, or not valid); it is ignored. */
@@ -27,27 +40,26 @@ export function readJournal(file: string): JournalRead {
 
 /**
  * Checks a journal's text and its hash chain. A last line without a newline, or one that does not
- * parse, is a torn write from a crash: tolerated and reported, not an error.
+ * parse, is a torn write from a crash: tolerated and reported, not an error. A line whose event
+ * restore does not know counts in the chain and is left out of `entries`, as a replay always
+ * passed over it.
  */
 export function parseJournal(text: string): JournalRead {
   const parts = text.split('\n');
   const endsClean = parts.at(-1) === '';
   if (endsClean) parts.pop();
-  const lines: JournalLine[] = [];
+  const entries: JournalEntry[] = [];
+  let tip: JournalRead['tip'];
   let previous = GENESIS;
   let offset = 0;
+  let lines = 0;
   let torn = false;
   let broken: JournalRead['broken'];
   for (const [index, raw] of parts.entries()) {
     const isLast = index === parts.length - 1;
     const complete = !isLast || endsClean;
     const sealed = unsealLine(raw);
-    let parsed: JournalLine | undefined;
-    try {
-      parsed = sealed ? (JSON.parse(raw) as JournalLine) : undefined;
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = sealed ? parseLine(raw) : undefined;
     if (!sealed || !parsed) {
       if (isLast) {
         torn = true;
@@ -72,8 +84,25 @@ export function parseJournal(text: string): JournalRead {
       }
     }
     previous = sealed.hash;
-    lines.push(parsed);
+    lines += 1;
+    tip = { seq: parsed.seq, hash: sealed.hash };
+    if (isJournalEntry(parsed)) entries.push(parsed);
     offset += Buffer.byteLength(raw) + 1;
   }
-  return { lines, completeBytes: offset, torn, ...(broken ? { broken } : {}) };
+  return {
+    entries,
+    lines,
+    ...(tip ? { tip } : {}),
+    completeBytes: offset,
+    torn,
+    ...(broken ? { broken } : {}),
+  };
+}
+
+function parseLine(raw: string): SealedLine | undefined {
+  try {
+    return asSealedLine(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
 }

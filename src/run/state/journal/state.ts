@@ -1,6 +1,8 @@
+import { unreachable } from '../../../util/unreachable.js';
 import type { RunResult, ServiceResult } from '../../events.js';
-import { RunTimes, type RunTimesSeed } from '../../times.js';
-import type { JournalLine } from './format.js';
+import { RunTimes, type RunTimesSeed, type TimedStep } from '../../times.js';
+import type { JournalEntry, JournalEventType } from './format.js';
+import { type JournalRead, readJournal } from './read.js';
 
 /** A run as its journal tells it: what `status`, `report` and `--resume` read. */
 export interface RunSnapshot {
@@ -39,149 +41,29 @@ export interface ServiceState {
   attempt_at: string | null;
 }
 
-type Fields = Record<string, unknown>;
-const str = (value: unknown) => (typeof value === 'string' ? value : '');
-const num = (value: unknown) => (typeof value === 'number' ? value : 0);
+/** The entry of one event of the journal, its fields typed. */
+type EntryOf<T extends JournalEventType> = Extract<JournalEntry, { event: T }>;
 
-/** Replays a journal's lines into the state of its run; undefined when it never started. */
-export function replay(lines: readonly JournalLine[]): RunSnapshot | undefined {
-  const first = lines[0];
+/**
+ * The one reading of a run's journal: `status`, `report` and `--resume` all see the run through
+ * it. Undefined when the run never recorded its start.
+ */
+export function readRun(file: string): RunSnapshot | undefined {
+  return replay(readJournal(file));
+}
+
+/** Replays a journal's entries into the state of its run; undefined when it never started. */
+export function replay(journal: Pick<JournalRead, 'entries' | 'lines'>): RunSnapshot | undefined {
+  const [first, ...rest] = journal.entries;
   if (first?.event !== 'run.started') return undefined;
-  const snapshot: RunSnapshot = {
-    run: first.run,
-    plan: str(first.plan),
-    file: str(first.file),
-    digest: str(first.digest),
-    state: 'running',
-    started_at: first.time,
-    finished_at: null,
-    awaiting: null,
-    approvals: [],
-    services: {},
-    healthy_order: [],
-    lines: lines.length,
-    duration_ms: 0,
-  };
+  const snapshot = started(first, journal.lines);
   const times = new RunTimes();
-  const step = (line: JournalLine) => {
-    const f = line as unknown as Fields;
-    times.add({
-      type: line.event,
-      time: Date.parse(line.time),
-      service: str(f.service),
-      duration_ms: num(f.duration_ms),
-    });
-  };
-  step(first);
-  const service = (name: unknown, stage?: unknown): ServiceState => {
-    const key = str(name);
-    snapshot.services[key] ??= {
-      stage: str(stage),
-      result: 'pending',
-      attempts: 0,
-      duration_ms: 0,
-      started_at: null,
-      finished_at: null,
-      reason: null,
-      mark: null,
-      attempt_at: null,
-    };
-    return snapshot.services[key]!;
-  };
-  for (const stage of (first.stages as { name: string; services: string[] }[] | undefined) ?? []) {
-    for (const name of stage.services) service(name, stage.name);
+  times.add(timedStep(first));
+  for (const entry of rest) {
+    times.add(timedStep(entry));
+    step(snapshot, entry);
   }
-  for (const name of (first.not_selected as string[] | undefined) ?? [])
-    Object.assign(service(name), { result: 'skipped', reason: 'not selected (--only)' });
-
-  for (const line of lines.slice(1)) {
-    const f = line as unknown as Fields;
-    step(line);
-    switch (line.event) {
-      case 'run.resumed':
-        snapshot.state = 'running';
-        snapshot.finished_at = null;
-        snapshot.awaiting = null;
-        break;
-      case 'stage.approved':
-        snapshot.approvals.push({ stage: str(f.stage), approver: str(f.approver), time: line.time });
-        break;
-      case 'service.starting': {
-        const s = service(f.service, f.stage);
-        s.result = 'running';
-        s.attempts = num(f.attempt);
-        s.reason = null;
-        s.mark = typeof f.mark === 'string' ? f.mark : null;
-        s.attempt_at = line.time;
-        break;
-      }
-      case 'service.healthy': {
-        const s = service(f.service, f.stage);
-        s.result = 'healthy';
-        s.reason = null;
-        // A resumed run's confirmation keeps the time it became healthy.
-        if (f.resumed !== true || s.finished_at === null) s.finished_at = line.time;
-        if (typeof f.attempts === 'number') s.attempts = f.attempts;
-        if (!snapshot.healthy_order.includes(str(f.service))) snapshot.healthy_order.push(str(f.service));
-        break;
-      }
-      case 'service.already-healthy': {
-        const s = service(f.service, f.stage);
-        s.result = 'already-healthy';
-        s.reason = null;
-        s.finished_at ??= line.time;
-        break;
-      }
-      case 'service.failed': {
-        const s = service(f.service, f.stage);
-        s.result = 'failed';
-        s.attempts = num(f.attempts);
-        s.finished_at = line.time;
-        s.reason = str(f.message);
-        break;
-      }
-      case 'service.blocked':
-        Object.assign(service(f.service, f.stage), {
-          result: 'blocked',
-          reason: `blocked by ${str(f.by)}`,
-          finished_at: line.time,
-        });
-        break;
-      case 'service.skipped': {
-        const s = service(f.service, f.stage);
-        if (s.result !== 'healthy' && s.result !== 'already-healthy')
-          Object.assign(s, { result: 'skipped', reason: str(f.why) || null, finished_at: line.time });
-        break;
-      }
-      case 'service.rolled-back':
-        // A one-shot left alone was not rolled back, nor was a service whose stop failed.
-        if (f.ok === false || f.left_alone === true) break;
-        // Its timeline keeps the span in which it became healthy.
-        service(f.service, f.stage).result = 'rolled-back';
-        break;
-      case 'run.awaiting-approval':
-        snapshot.state = 'awaiting-approval';
-        snapshot.awaiting = str(f.stage);
-        break;
-      case 'run.interrupted':
-        snapshot.state = 'interrupted';
-        break;
-      case 'run.finished':
-        snapshot.state = str(f.result) as RunResult;
-        snapshot.finished_at = line.time;
-        snapshot.awaiting = typeof f.awaiting === 'string' ? f.awaiting : null;
-        break;
-      default:
-        break;
-    }
-  }
-  for (const [name, s] of Object.entries(snapshot.services)) {
-    s.duration_ms = times.service(name);
-    // The span the duration measures, for the report's timeline.
-    if (s.finished_at !== null && s.result !== 'blocked' && s.result !== 'skipped')
-      s.started_at = new Date(Date.parse(s.finished_at) - s.duration_ms).toISOString();
-  }
-  snapshot.duration_ms = times.run();
+  settleTimes(snapshot, times);
   return snapshot;
 }
 
@@ -191,4 +73,179 @@ export function timesSeed(snapshot: RunSnapshot): RunTimesSeed {
     started: Date.parse(snapshot.started_at),
     services: Object.fromEntries(Object.entries(snapshot.services).map(([name, s]) => [name, s.duration_ms])),
   };
+}
+
+/** The run as its first line leaves it: every service of its stages pending, those left out skipped. */
+function started(first: EntryOf<'run.started'>, lines: number): RunSnapshot {
+  const snapshot: RunSnapshot = {
+    run: first.run,
+    plan: first.plan,
+    file: first.file,
+    digest: first.digest,
+    state: 'running',
+    started_at: first.time,
+    finished_at: null,
+    awaiting: null,
+    approvals: [],
+    services: {},
+    healthy_order: [],
+    lines,
+    duration_ms: 0,
+  };
+  for (const stage of first.stages) {
+    for (const name of stage.services) service(snapshot, name, stage.name);
+  }
+  for (const name of first.not_selected)
+    Object.assign(service(snapshot, name, ''), { result: 'skipped', reason: 'not selected (--only)' });
+  return snapshot;
+}
+
+/**
+ * Folds one line into the run. Every event the journal records has its case: one that changes
+ * nothing `status`, `report` or `--resume` show says so, so that a new event is a decision here.
+ */
+function step(snapshot: RunSnapshot, entry: JournalEntry): void {
+  switch (entry.event) {
+    case 'run.resumed':
+      snapshot.state = 'running';
+      snapshot.finished_at = null;
+      snapshot.awaiting = null;
+      return;
+    case 'stage.approved':
+      snapshot.approvals.push({ stage: entry.stage, approver: entry.approver, time: entry.time });
+      return;
+    case 'service.starting':
+      starting(service(snapshot, entry.service, entry.stage), entry);
+      return;
+    case 'service.healthy':
+      healthy(snapshot, entry);
+      return;
+    case 'service.already-healthy':
+      alreadyHealthy(service(snapshot, entry.service, entry.stage), entry);
+      return;
+    case 'service.failed':
+      failed(service(snapshot, entry.service, entry.stage), entry);
+      return;
+    case 'service.blocked':
+      Object.assign(service(snapshot, entry.service, entry.stage), {
+        result: 'blocked',
+        reason: `blocked by ${entry.by}`,
+        finished_at: entry.time,
+      });
+      return;
+    case 'service.skipped':
+      skipped(service(snapshot, entry.service, entry.stage), entry);
+      return;
+    case 'service.rolled-back':
+      rolledBack(service(snapshot, entry.service, entry.stage), entry);
+      return;
+    case 'run.awaiting-approval':
+      snapshot.state = 'awaiting-approval';
+      snapshot.awaiting = entry.stage;
+      return;
+    case 'run.interrupted':
+      snapshot.state = 'interrupted';
+      return;
+    case 'run.finished':
+      snapshot.state = entry.result;
+      snapshot.finished_at = entry.time;
+      snapshot.awaiting = entry.awaiting ?? null;
+      return;
+    // A journal holds one run.started, its first line, read by `started`.
+    case 'run.started':
+    // Steps inside a service's attempt, or around the run, that its state does not show; their
+    // times count all the same (RunTimes).
+    case 'run.output-lost':
+    case 'stage.started':
+    case 'stage.finished':
+    case 'service.attempt':
+    case 'service.probe':
+    case 'service.escaped':
+    case 'service.in-flight':
+      return;
+    default:
+      unreachable(entry);
+      return;
+  }
+}
+
+function starting(s: ServiceState, entry: EntryOf<'service.starting'>): void {
+  s.result = 'running';
+  s.attempts = entry.attempt;
+  s.reason = null;
+  s.mark = entry.mark ?? null;
+  s.attempt_at = entry.time;
+}
+
+function healthy(snapshot: RunSnapshot, entry: EntryOf<'service.healthy'>): void {
+  const s = service(snapshot, entry.service, entry.stage);
+  s.result = 'healthy';
+  s.reason = null;
+  // A resumed run's confirmation keeps the time it became healthy.
+  if (entry.resumed !== true || s.finished_at === null) s.finished_at = entry.time;
+  s.attempts = entry.attempts;
+  if (!snapshot.healthy_order.includes(entry.service)) snapshot.healthy_order.push(entry.service);
+}
+
+function alreadyHealthy(s: ServiceState, entry: EntryOf<'service.already-healthy'>): void {
+  s.result = 'already-healthy';
+  s.reason = null;
+  s.finished_at ??= entry.time;
+}
+
+function failed(s: ServiceState, entry: EntryOf<'service.failed'>): void {
+  s.result = 'failed';
+  s.attempts = entry.attempts;
+  s.finished_at = entry.time;
+  s.reason = entry.message;
+}
+
+function skipped(s: ServiceState, entry: EntryOf<'service.skipped'>): void {
+  // A service up before the run was halted stays up.
+  if (s.result === 'healthy' || s.result === 'already-healthy') return;
+  Object.assign(s, { result: 'skipped', reason: entry.why, finished_at: entry.time });
+}
+
+function rolledBack(s: ServiceState, entry: EntryOf<'service.rolled-back'>): void {
+  // A one-shot left alone was not rolled back, nor was a service whose stop failed.
+  if (!entry.ok || entry.left_alone === true) return;
+  // Its timeline keeps the span in which it became healthy.
+  s.result = 'rolled-back';
+}
+
+/** A service's state, made pending in `stage` when the run first names it. */
+function service(snapshot: RunSnapshot, name: string, stage: string): ServiceState {
+  snapshot.services[name] ??= {
+    stage,
+    result: 'pending',
+    attempts: 0,
+    duration_ms: 0,
+    started_at: null,
+    finished_at: null,
+    reason: null,
+    mark: null,
+    attempt_at: null,
+  };
+  return snapshot.services[name];
+}
+
+/** What the run's clock (src/run/times.ts) reads of a line. */
+function timedStep(entry: JournalEntry): TimedStep {
+  return {
+    type: entry.event,
+    time: Date.parse(entry.time),
+    service: 'service' in entry ? entry.service : '',
+    // Absent from the probe lines of an older restore: its round then counts from its end.
+    duration_ms: 'duration_ms' in entry ? entry.duration_ms : 0,
+  };
+}
+
+/** Durations from the run's clock, and the spans they measure for the report's timeline. */
+function settleTimes(snapshot: RunSnapshot, times: RunTimes): void {
+  for (const [name, s] of Object.entries(snapshot.services)) {
+    s.duration_ms = times.service(name);
+    if (s.finished_at !== null && s.result !== 'blocked' && s.result !== 'skipped')
+      s.started_at = new Date(Date.parse(s.finished_at) - s.duration_ms).toISOString();
+  }
+  snapshot.duration_ms = times.run();
 }

@@ -52,8 +52,8 @@ export class JournalWriter {
       closeSync(fd);
       throw error;
     }
-    const last = read.lines.at(-1);
-    return new JournalWriter(fd, last?.seq ?? 0, last?.hash ?? GENESIS, file, run, redactor, onFailure);
+    const { tip } = read;
+    return new JournalWriter(fd, tip?.seq ?? 0, tip?.hash ?? GENESIS, file, run, redactor, onFailure);
   }
 
   /** The write that failed, if one did. */
