@@ -10,6 +10,7 @@ import { directLauncher } from '../../src/run/places/process/launch.js';
 import { isAlive } from '../../src/run/places/process/process-group.js';
 import { ensurePlanState } from '../../src/run/state/state-dir.js';
 import { killAllWith } from '../helpers/processes.js';
+import { command } from '../helpers/resolved.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
@@ -69,16 +70,6 @@ async function placesOf(): Promise<{ dir: string; here: Place; host: Place; plac
   opened.push({ places, host, name });
   return { dir, here: places.of(services.local!), host, places };
 }
-
-const command = (argv: string[], extra: Partial<ResolvedCommand> = {}): ResolvedCommand => ({
-  argv,
-  shell: false,
-  cwd: null,
-  env: {},
-  timeout_ms: null,
-  daemon: false,
-  ...extra,
-});
 
 describe.each(['here', 'host'] as const)('SPEC 6: a place where commands run (%s)', (which) => {
   const place = async () => {

@@ -11,6 +11,7 @@ import type { ServiceState } from '../../src/run/state/journal/state.js';
 import { ensurePlanState } from '../../src/run/state/state-dir.js';
 import { freePorts } from '../helpers/ports.js';
 import { isAlive, killAllWith } from '../helpers/processes.js';
+import { command, serviceOf } from '../helpers/resolved.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 /**
@@ -23,34 +24,16 @@ afterEach(() => {
   for (const marker of markers.splice(0)) killAllWith(marker);
 });
 
-const command = (argv: string[], extra: Partial<ResolvedCommand> = {}): ResolvedCommand => ({
-  argv,
-  shell: false,
-  cwd: null,
-  env: {},
-  timeout_ms: null,
-  daemon: false,
-  ...extra,
-});
-
+/** The service `web`, started by `start`, healthy when `port` accepts connections. */
 function service(
   start: ResolvedCommand,
   port: number,
   extra: Partial<ResolvedService> = {},
 ): ResolvedService {
-  return {
-    name: 'web',
-    host: null,
-    stage: 'apps',
-    description: null,
-    depends_on: [],
-    critical: true,
+  return serviceOf('web', 'apps', {
     skip_if_healthy: false,
     timeout_ms: 3000,
-    retries: 0,
-    retry_delay_ms: 0,
     start,
-    stop: null,
     health: {
       checks: [{ kind: 'tcp', host: '127.0.0.1', port }],
       interval_ms: 100,
@@ -61,7 +44,7 @@ function service(
       success_threshold: 1,
     },
     ...extra,
-  };
+  });
 }
 
 /** A context over a fresh state dir; `events` collects what the bus emitted. */

@@ -15,6 +15,7 @@ import {
 } from '../../src/run/places/ssh/script.js';
 import { SshHosts } from '../../src/run/places/ssh/ssh.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
+import { command } from '../helpers/resolved.js';
 import { useTempDir } from '../helpers/tmp.js';
 
 /**
@@ -25,16 +26,6 @@ const tempDir = useTempDir();
 const markers: string[] = [];
 afterEach(() => {
   for (const marker of markers.splice(0)) killAllWith(marker);
-});
-
-const command = (argv: string[], more: Partial<ResolvedCommand> = {}): ResolvedCommand => ({
-  argv,
-  shell: false,
-  cwd: null,
-  env: {},
-  timeout_ms: null,
-  daemon: false,
-  ...more,
 });
 
 interface Session {

@@ -3,36 +3,14 @@ import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/pla
 import { runStages } from '../../src/run/engine/scheduler.js';
 import type { ServiceOutcome } from '../../src/run/engine/service-context.js';
 import { EventBus, type RunEvent } from '../../src/run/events.js';
+import { serviceOf } from '../helpers/resolved.js';
 
 /**
  * The scheduler's decisions, with services whose outcome the test chooses. (Starting real
  * processes is the end-to-end tests' job; here the order and the caps are the subject.)
  */
-function service(name: string, stage: string, depends_on: string[] = [], critical = true): ResolvedService {
-  return {
-    name,
-    host: null,
-    stage,
-    description: null,
-    depends_on,
-    critical,
-    skip_if_healthy: true,
-    timeout_ms: 1000,
-    retries: 0,
-    retry_delay_ms: 0,
-    start: null,
-    stop: null,
-    health: {
-      checks: [],
-      interval_ms: 1,
-      start_interval_ms: 1,
-      timeout_ms: 1,
-      start_period_ms: 0,
-      retries: 1,
-      success_threshold: 1,
-    },
-  };
-}
+const service = (name: string, stage: string, depends_on: string[] = [], critical = true): ResolvedService =>
+  serviceOf(name, stage, { depends_on, critical });
 
 function planOf(
   stages: {

@@ -2,40 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/plan/model.js';
 import { barrierGroups, Slots } from '../../src/run/engine/slots.js';
 import { EventBus, type RunEvent } from '../../src/run/events.js';
+import { serviceOf } from '../helpers/resolved.js';
 
 /**
  * The scheduler's books on their own: caps, blocking, and when stages open and close. The order
  * in which services start is the scheduler's (test/run/scheduler.test.ts).
  */
-function service(
-  name: string,
-  stage: string,
-  options: { depends_on?: string[]; host?: string } = {},
-): ResolvedService {
-  return {
-    name,
-    host: options.host ?? null,
-    stage,
-    description: null,
-    depends_on: options.depends_on ?? [],
-    critical: true,
-    skip_if_healthy: true,
-    timeout_ms: 1000,
-    retries: 0,
-    retry_delay_ms: 0,
-    start: null,
-    stop: null,
-    health: {
-      checks: [],
-      interval_ms: 1,
-      start_interval_ms: 1,
-      timeout_ms: 1,
-      start_period_ms: 0,
-      retries: 1,
-      success_threshold: 1,
-    },
-  };
-}
+const service = (name: string, stage: string, options: { depends_on?: string[]; host?: string } = {}) =>
+  serviceOf(name, stage, { depends_on: options.depends_on ?? [], host: options.host ?? null });
 
 function planOf(
   stages: { name: string; computed?: boolean; concurrency?: number; services: ResolvedService[] }[],
