@@ -110,7 +110,6 @@ function start(request: LaunchRequest, stdio: Stdio) {
     reject: false,
     cleanup: false,
     forceKillAfterDelay: false,
-    stripFinalNewline: false,
   });
 }
 
