@@ -20,6 +20,9 @@ await build({
   entryPoints: ['src/cli/main.ts', 'src/run/places/process/spawner-main.ts'],
   outdir: 'dist/bundle',
   entryNames: '[name]',
+  // Chunks sit next to the entries: `restore apply` finds the helper as ./spawner-main.js from
+  // the chunk that holds it (src/cli/commands/apply.ts).
+  chunkNames: '[name]-[hash]',
   bundle: true,
   splitting: true,
   format: 'esm',

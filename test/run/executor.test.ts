@@ -1,9 +1,18 @@
-import { chmodSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readLogTail, spawnDaemon } from '../../src/run/places/process/daemon.js';
-import { directLauncher, type Launcher } from '../../src/run/places/process/launch.js';
+import { directLauncher, type Launcher, type LaunchRequest } from '../../src/run/places/process/launch.js';
 import { LineSplitter, MAX_LINE_CHARS } from '../../src/run/places/process/lines.js';
 import { isAlive as alive, groupAlive, terminateGroup } from '../../src/run/places/process/process-group.js';
 import { runCommand } from '../../src/run/places/process/run-command.js';
@@ -80,7 +89,11 @@ function firstLine() {
   return { printed, onLine: resolve };
 }
 
-const spawner = new SpawnerLauncher();
+/** The helper as it ships, next to the bundle: these tests need `npm run build` first. */
+const HELPER = fileURLToPath(new URL('../../dist/bundle/spawner-main.js', import.meta.url));
+if (!existsSync(HELPER)) throw new Error(`${HELPER} is missing: run \`npm run build\` first`);
+
+const spawner = new SpawnerLauncher(HELPER);
 afterAll(() => spawner.close());
 
 // Every behaviour holds whether commands start in this process or from the spawner helper.
@@ -371,12 +384,137 @@ describe('the spawner helper', () => {
 
   it('falls back to starting commands directly when the helper is gone', async () => {
     dir = tempDir();
-    const doomed = new SpawnerLauncher();
+    const doomed = new SpawnerLauncher(HELPER);
     await eventually(() => doomed.ready, 'the spawner to boot', 5000);
     doomed.kill();
     await eventually(() => !doomed.ready, 'the spawner to be gone', 5000);
     useLauncher(doomed);
     expect((await run(sh('echo still works'))).lines).toEqual([['stdout', 'still works']]);
+  });
+
+  it('whose entry cannot run leaves commands started directly, and refuses to relay redacted daemons', async () => {
+    dir = tempDir();
+    const broken = new SpawnerLauncher(join(dir, 'no-such-entry.js'));
+    useLauncher(broken);
+    expect((await run(sh('echo still works'))).lines).toEqual([['stdout', 'still works']]);
+    const daemon = await broken.launchDaemon(
+      { file: 'sleep', args: ['3015'], cwd: dir, env: undefined },
+      { logFile: join(dir, 'd.log'), pidFile: join(dir, 'd.pid'), redact: ['s3cret'] },
+    );
+    expect(daemon).toMatchObject({ ok: false, message: expect.stringContaining('log relay') });
+    expect(broken.ready).toBe(false);
+  });
+});
+
+describe('the launcher (execa underneath)', () => {
+  /** Runs a launch to its end, collecting its standard output. */
+  async function launched(request: LaunchRequest) {
+    const chunks: Buffer[] = [];
+    const result = await directLauncher.launch(request, (stream, chunk) => {
+      if (stream === 'stdout') chunks.push(chunk);
+    });
+    if (!result.ok) throw new Error(result.message);
+    track(result.process.pid);
+    const status = await result.process.finished;
+    return { status, stdout: Buffer.concat(chunks).toString() };
+  }
+  const printEnv = 'process.stdout.write(JSON.stringify(process.env))';
+
+  it("gives a command exactly the environment asked for, or restore's own when none is", async () => {
+    dir = tempDir();
+    const given = await launched({
+      file: process.execPath,
+      args: ['-e', printEnv],
+      cwd: dir,
+      env: { ONLY: 'this' },
+    });
+    expect(JSON.parse(given.stdout)).toEqual({ ONLY: 'this' });
+    const inherited = await launched({
+      file: process.execPath,
+      args: ['-e', printEnv],
+      cwd: dir,
+      env: undefined,
+    });
+    expect(JSON.parse(inherited.stdout)).toEqual({ ...process.env });
+  });
+
+  it("reports a start that failed with the system's code and message, not an exception", async () => {
+    dir = tempDir();
+    const onChunk = () => {};
+    expect(
+      await directLauncher.launch(
+        { file: 'no-such-program-xyz', args: [], cwd: dir, env: undefined },
+        onChunk,
+      ),
+    ).toEqual({ ok: false, code: 'ENOENT', message: 'spawn no-such-program-xyz ENOENT' });
+    const script = join(dir, 'not-executable.sh');
+    writeFileSync(script, 'echo hi\n', { mode: 0o644 });
+    expect(
+      await directLauncher.launch({ file: script, args: [], cwd: dir, env: undefined }, onChunk),
+    ).toEqual({
+      ok: false,
+      code: 'EACCES',
+      message: `spawn ${script} EACCES`,
+    });
+  });
+
+  it('reads no output while paused: the command blocks on its full pipe, and goes on when resumed', async () => {
+    dir = tempDir();
+    const size = 4 * 1024 * 1024;
+    let received = 0;
+    const result = await directLauncher.launch(
+      {
+        file: process.execPath,
+        args: ['-e', `process.stdout.write('x'.repeat(${size}))`],
+        cwd: dir,
+        env: undefined,
+      },
+      (_stream, chunk) => {
+        received += chunk.length;
+      },
+    );
+    if (!result.ok) throw new Error(result.message);
+    const { pid, finished } = result.process;
+    track(pid);
+    result.process.pause();
+    let done = false;
+    void finished.then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A pipe holds 64 KiB; what was read before the pause is at most a chunk or two more.
+    expect(received).toBeLessThan(size / 2);
+    expect(done).toBe(false);
+    expect(isAlive(pid)).toBe(true);
+    result.process.resume();
+    expect(await finished).toEqual({ exitCode: 0, signal: null });
+    expect(received).toBe(size);
+  });
+
+  it('leaves daemons and one-shot commands running when the process that started them exits', async () => {
+    dir = tempDir();
+    // The compiled launcher, in a Node process of its own that exits once both have started.
+    const launch = pathToFileURL(
+      fileURLToPath(new URL('../../dist/src/run/places/process/launch.js', import.meta.url)),
+    );
+    const code = `
+      const { directLauncher } = await import(${JSON.stringify(launch.href)});
+      const request = (seconds) => ({ file: 'sleep', args: [seconds], cwd: ${JSON.stringify(dir)}, env: undefined });
+      const files = { logFile: ${JSON.stringify(join(dir, 'd.log'))}, pidFile: ${JSON.stringify(join(dir, 'd.pid'))}, redact: [] };
+      const daemon = await directLauncher.launchDaemon(request('3016'), files);
+      const command = await directLauncher.launch(request('3017'), () => {});
+      console.log(JSON.stringify([daemon.pid, command.process.pid]));
+      process.exit(0);
+    `;
+    const pids = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }),
+    ) as number[];
+    for (const pid of pids) track(pid);
+    expect(pids).toHaveLength(2);
+    // execa's cleanup (kill on exit) is off: the daemon is a restored service, and a command left
+    // running by a restore that died is settled by the resumed run.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
   });
 });
 

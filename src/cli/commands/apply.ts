@@ -60,7 +60,10 @@ export async function runApply(
   }
   // Commands start from a small helper process: forking from restore itself gets slower as the
   // plan it holds grows, and blocks its thread while it forks. It boots while the plan loads.
-  const spawner = options.dryRun ? undefined : new SpawnerLauncher();
+  // The helper's entry is built next to the bundle (scripts/bundle.mjs).
+  const spawner = options.dryRun
+    ? undefined
+    : new SpawnerLauncher(new URL('./spawner-main.js', import.meta.url));
   try {
     const loaded = await loadOrFail(file, io);
     const only = parseOnly(options.only);

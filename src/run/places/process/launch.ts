@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream } from 'node:fs';
+import { execa, type StdoutStderrOption } from 'execa';
 import { Redactor, StreamRedactor } from '../../redact.js';
 import { writePidFile } from '../../state/pid-file.js';
 import { openStateFile } from '../../state/state-files.js';
@@ -67,30 +67,104 @@ export interface Launcher {
 /** How long output is still read after a process exits, from what it left running. */
 export const OUTPUT_DRAIN_MS = 1000;
 
-/** Launches with `child_process.spawn` in this process. */
+/** Where a launched process's standard streams go: a pipe restore reads, or a file descriptor. */
+interface Stdio {
+  stdin: 'ignore' | 'pipe';
+  stdout: 'pipe' | number;
+  stderr: 'pipe' | number;
+}
+type Started = ReturnType<typeof start>;
+
+/**
+ * Starts a process through execa, configured as restore's process layer needs it:
+ *  - `detached`: it leads its own process group, which is what restore stops (process-group.ts);
+ *    execa's own kill reaches only the leader, so restore never calls it.
+ *  - `buffer: false`: output is read as it comes, chunk by chunk, and paused when whoever reads
+ *    it falls behind; execa keeps none of it.
+ *  - `reject: false`: a command that fails is a record, not an exception (and nothing is left
+ *    unhandled when no one awaits the promise, as for a daemon).
+ *  - `cleanup: false`: execa ignores it for detached processes anyway, and would otherwise hook
+ *    restore's own exit and signals through signal-exit. Daemons must outlive restore: they are
+ *    the services it restored. A one-shot command that outlives a kill -9 of restore is settled
+ *    by the resumed run (settleInFlight), and SIGINT/SIGTERM of restore already interrupt
+ *    commands and stop their groups.
+ *  - `forceKillAfterDelay: false`: it applies to execa's own kill, which restore does not use;
+ *    restore's grace period and SIGKILL go to the whole group (terminateGroup).
+ *  - `extendEnv: false`: the environment is restore's own (undefined) or already complete
+ *    (commandEnv); merging process.env into it again would copy it for every command.
+ * What execa adds over a bare spawn: errors with `code` and the system's message kept apart
+ * (`originalMessage`), and a result promise that settles once the process and its streams are.
+ */
+function start(request: LaunchRequest, stdio: Stdio) {
+  return execa(request.file, request.args, {
+    cwd: request.cwd,
+    env: request.env,
+    extendEnv: false,
+    detached: true,
+    stdin: stdio.stdin,
+    // execa hands a descriptor number to spawn as it is (lib/stdio/native.js); its types list
+    // only the small ones.
+    stdout: stdio.stdout as StdoutStderrOption,
+    stderr: stdio.stderr as StdoutStderrOption,
+    buffer: false,
+    reject: false,
+    cleanup: false,
+    forceKillAfterDelay: false,
+  });
+}
+
+type Failed = { ok: false; code: string | undefined; message: string };
+
+/**
+ * Resolves once the process is running (undefined), or with why it could not start. execa
+ * reports both a spawn that threw (no process object ever emits anything) and one that emitted
+ * `error` through its result: failed, with the system's code (ENOENT, EACCES, ENOEXEC...).
+ */
+function spawned(child: Started): Promise<Failed | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    void child.then((result) => {
+      if (child.pid !== undefined && !result.failed) return;
+      resolve({
+        ok: false,
+        code: result.code,
+        message: result.originalMessage ?? result.shortMessage ?? 'could not start',
+      });
+    });
+  });
+}
+
+/** Calls `execa` and waits for the process to start; an exception from execa itself is a failure too. */
+async function startAndWait(
+  request: LaunchRequest,
+  stdio: Stdio,
+): Promise<{ child: Started; failed?: undefined } | { child?: undefined; failed: Failed }> {
+  let child: Started;
+  try {
+    child = start(request, stdio);
+  } catch (error) {
+    // execa validates its options before spawning, and throws for what it refuses.
+    const e = error as NodeJS.ErrnoException;
+    return { failed: { ok: false, code: e.code, message: e.message } };
+  }
+  const failed = await spawned(child);
+  return failed || child.pid === undefined
+    ? { failed: failed ?? { ok: false, code: undefined, message: 'could not start' } }
+    : { child };
+}
+
+/** Launches with execa in this process. */
 export const directLauncher: Launcher = {
   launchDaemon: (request, files) => launchDaemonDirectly(request, files),
   async launch(request, onChunk) {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(request.file, request.args, {
-        cwd: request.cwd,
-        env: request.env,
-        detached: true,
-        stdio: [request.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      });
-    } catch (error) {
-      // spawn throws at once for some bad input (a NUL byte, a cwd that is a file).
-      const e = error as NodeJS.ErrnoException;
-      return { ok: false, code: e.code, message: e.message };
-    }
-    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      child.once('spawn', () => resolve(undefined));
-      child.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+    const started = await startAndWait(request, {
+      stdin: request.input === undefined ? 'ignore' : 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
     });
-    if (error || child.pid === undefined) {
-      return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
-    }
+    if (!started.child) return started.failed;
+    const { child } = started;
+    const pid = child.pid!;
     if (child.stdin) {
       child.stdin.on('error', () => {}); // it may exit without reading: EPIPE is no news
       child.stdin.write(request.input ?? '');
@@ -104,15 +178,13 @@ export const directLauncher: Launcher = {
     // Output ending is as good a sign as the marker that the remote side is done (the script may
     // not live to print it); whichever comes first closes the input.
     if (watch) child.stdout?.once('end', () => child.stdin?.end());
-    const streams = (['stdout', 'stderr'] as const).map((name) => {
-      const stream = child[name]!;
-      stream.on('data', (chunk: Buffer) => {
+    for (const name of ['stdout', 'stderr'] as const) {
+      child[name]?.on('data', (chunk: Buffer) => {
         if (name === 'stdout') watch?.(chunk);
         onChunk(name, chunk);
       });
-      return new Promise<void>((resolve) => stream.once('close', () => resolve()));
-    });
-    const exited = new Promise<{ exitCode: number | null; signal: string | null }>((resolve) => {
+    }
+    const exited = new Promise<ExitStatus>((resolve) => {
       child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
     });
     const finished = exited.then(async (status) => {
@@ -122,14 +194,16 @@ export const directLauncher: Launcher = {
         child.stdout?.destroy();
         child.stderr?.destroy();
       }, OUTPUT_DRAIN_MS);
-      await Promise.all(streams);
+      // execa's result settles once the process and its streams are done (a destroyed stream
+      // included); with `reject: false` it never rejects.
+      await child;
       clearTimeout(drain);
       return status;
     });
     return {
       ok: true,
       process: {
-        pid: child.pid,
+        pid,
         finished,
         pause: () => {
           child.stdout?.pause();
@@ -167,7 +241,6 @@ export const PID_FILE_ERROR = 'EPIDFILE';
 async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles): Promise<DaemonLaunch> {
   const { logFile, pidFile, redact } = files;
   const relay = redact.length > 0;
-  let child: ReturnType<typeof spawn>;
   let logFd: number;
   try {
     // Never through a link: a log planted as a link to another file would have it appended to.
@@ -176,14 +249,14 @@ async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles):
     const e = error as NodeJS.ErrnoException;
     return { ok: false, code: e.code, message: e.message };
   }
+  let child: Started;
   try {
     // Detached, with file descriptors rather than pipes: it keeps running, and logging, after
     // whoever started it has gone. Only output that must be redacted goes through pipes.
-    child = spawn(request.file, request.args, {
-      cwd: request.cwd,
-      env: request.env,
-      detached: true,
-      stdio: relay ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd],
+    child = start(request, {
+      stdin: 'ignore',
+      stdout: relay ? 'pipe' : logFd,
+      stderr: relay ? 'pipe' : logFd,
     });
   } catch (error) {
     closeSync(logFd);
@@ -208,13 +281,10 @@ async function launchDaemonDirectly(request: LaunchRequest, files: DaemonFiles):
       return { ok: false, code: PID_FILE_ERROR, message: `cannot write pid file ${pidFile}: ${code}` };
     }
   }
-  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', (e: NodeJS.ErrnoException) => resolve(e));
-  });
-  if (error || child.pid === undefined) {
+  const failed = await spawned(child);
+  if (failed || child.pid === undefined) {
     dropLog();
-    return { ok: false, code: error?.code, message: error?.message ?? 'could not start' };
+    return failed ?? { ok: false, code: undefined, message: 'could not start' };
   }
   if (relay) relayOutput(child, logFd, redact);
   const exited = new Promise<ExitStatus>((resolve) => {
@@ -232,7 +302,7 @@ const relaysDone: (() => void)[] = [];
  * relay lives in the spawner helper, which stays up after restore exits for as long as a daemon
  * it relays for keeps its output open.
  */
-function relayOutput(child: ReturnType<typeof spawn>, logFd: number, redact: readonly string[]): void {
+function relayOutput(child: Started, logFd: number, redact: readonly string[]): void {
   const file = createWriteStream('', { fd: logFd });
   // A full disk must not bring the helper down, and with it the relays of every other daemon:
   // output that cannot be written is lost, and the daemon goes on.

@@ -4,7 +4,8 @@ import type { SpawnerReply, SpawnerRequest } from './spawner-protocol.js';
 /**
  * The spawner helper: a small process that starts commands for `restore apply` and relays their
  * output. Forking from it costs what forking from a fresh Node does, however much memory restore
- * holds, and restore's own thread never blocks in fork. It also relays, redacted, the output of
+ * holds, and restore's own thread never blocks in fork, nor spends the time execa takes around
+ * each command (directLauncher). It also relays, redacted, the output of
  * daemons of plans with secrets. It exits when restore goes away and no such relay is left;
  * signals are restore's business (it stops process groups itself).
  */

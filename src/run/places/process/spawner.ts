@@ -1,6 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { execaNode } from 'execa';
 import {
   type DaemonFiles,
   type DaemonLaunch,
@@ -12,18 +10,30 @@ import {
 } from './launch.js';
 import { ACK_BYTES, type SpawnerReply, type SpawnerRequest } from './spawner-protocol.js';
 
+/** Forks the helper from `entry` with execa. */
+function startHelper(entry: string | URL) {
+  return execaNode(entry, [], {
+    // Node's own channel, Buffers carried as they are. execa's message layer (`ipc: true`)
+    // is left out: it queues every message to hand them on one per turn of the event loop,
+    // and output can be many thousands of them.
+    ipc: false,
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    buffer: false,
+    reject: false,
+    // The helper outlives restore while it relays a daemon's output (spawner-main.ts): it
+    // must not be killed when restore exits, and it ends itself.
+    cleanup: false,
+    forceKillAfterDelay: false,
+  });
+}
+
+type Helper = ReturnType<typeof startHelper>;
+
 interface Pending {
   onChunk: OnChunk;
   started: (result: LaunchResult) => void;
   exit?: (status: { exitCode: number | null; signal: string | null }) => void;
-}
-
-/** The helper's compiled entry: next to this module, or, when running from sources (tests), in dist. */
-function helperEntry(): string {
-  const here = fileURLToPath(new URL('./spawner-main.js', import.meta.url));
-  return existsSync(here)
-    ? here
-    : fileURLToPath(new URL('../../../../dist/src/run/places/process/spawner-main.js', import.meta.url));
 }
 
 /**
@@ -33,7 +43,7 @@ function helperEntry(): string {
  */
 export class SpawnerLauncher implements Launcher {
   readonly #pending = new Map<number, Pending>();
-  #child: ChildProcess | undefined;
+  #child: Helper | undefined;
   #ready = false;
   #markBooted: () => void = () => {};
   /** Resolves when the helper is ready, or gone. */
@@ -44,11 +54,18 @@ export class SpawnerLauncher implements Launcher {
   /** Output processed since the last acknowledgement. */
   #processed = 0;
 
-  constructor() {
-    const child = fork(helperEntry(), [], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+  /**
+   * `entry`: the helper's compiled entry, spawner-main.js (the CLI's is next to its bundle). An
+   * entry that cannot be run leaves a launcher that starts every command directly.
+   */
+  constructor(entry: string | URL) {
+    let child: Helper;
+    try {
+      child = startHelper(entry);
+    } catch {
+      this.#markBooted();
+      return;
+    }
     this.#child = child;
     child.on('message', (message: SpawnerReply) => this.#receive(message));
     child.on('exit', () => this.#lost());

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { formatCommand } from '../../../plan/command-text.js';
 import { expandHome, reusesConnections } from '../../../plan/hosts.js';
 import type { ResolvedCommand, ResolvedHost } from '../../../plan/model.js';
@@ -153,14 +153,17 @@ export class SshHosts {
 
   /** Closes the shared connections this run opened (`ssh -O exit`); never fails. */
   async close(): Promise<void> {
-    const closing = [...this.#used].map((name) => {
+    // Each runs up to its first await here, before the sockets are forgotten below.
+    const closing = [...this.#used].map(async (name) => {
       const host = this.host(name);
-      return new Promise<void>((resolve) => {
-        const args = ['-o', `ControlPath=${this.socket(host)}`, '-O', 'exit', '--', host.address];
-        const child = spawn('ssh', args, { stdio: 'ignore' });
-        child.once('error', () => resolve());
-        child.once('exit', () => resolve());
-      });
+      const args = ['-o', `ControlPath=${this.socket(host)}`, '-O', 'exit', '--', host.address];
+      try {
+        // It failing changes nothing: the run is over, and a connection left open ends after
+        // PERSIST. Not `cleanup`: that would hook restore's signals for a request this brief.
+        await execa('ssh', args, { stdio: 'ignore', buffer: false, reject: false, cleanup: false });
+      } catch {
+        // execa refused to start it (no working directory left): as above.
+      }
     });
     this.#used.clear();
     this.#open.clear();
