@@ -2,16 +2,21 @@
 // helper's entry). One file instead of ~80 modules saves about 100 ms of start-up on every
 // command (module resolution and loading), which `apply`'s overhead budget needs.
 //
-// The design's runtime packages (commander, execa, p-queue, yaml, pino) stay out of the bundle and
-// load from node_modules: they are the package's `dependencies`, so an install downloads exactly
-// what runs. Every other package is bundled and is a devDependency.
+// The design's runtime packages (commander, execa, p-queue, yaml, pino) are the package's
+// `dependencies`. They stay out of the bundle and load from node_modules, except execa: its ~150
+// small modules took 220 ms to load per process against 65 ms bundled (farm-bench, 10 pairs,
+// over `node -e 0`), paid by restore and by its spawner helper before either starts a command.
+// Every other package is bundled and is a devDependency.
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 // RESTORE_BUNDLE_ALL=1 bundles the runtime packages too (to measure start-up both ways).
-const external = process.env.RESTORE_BUNDLE_ALL ? [] : Object.keys(pkg.dependencies);
+const BUNDLED = new Set(['execa']);
+const external = process.env.RESTORE_BUNDLE_ALL
+  ? []
+  : Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name));
 
 // Chunk names carry content hashes: without a clean start, every build would leave the last one's.
 rmSync('dist/bundle', { recursive: true, force: true });
