@@ -41,6 +41,11 @@ export interface BenchResult {
 export interface Section {
   name: string;
   description: string;
+  /**
+   * Runs only when named (`npm run bench -- fuzz`): for sections that take many minutes, so that
+   * the default run stays a check one waits for.
+   */
+  optIn?: boolean;
   run(context: BenchContext): BenchResult[] | Promise<BenchResult[]>;
 }
 
