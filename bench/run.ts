@@ -12,7 +12,7 @@ import { execaOptions } from './execa-options.js';
 import { fuzz } from './fuzz.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
-import type { BenchContext, BenchResult, Section } from './section.js';
+import { type BenchContext, type BenchResult, type Section, selectSections } from './section.js';
 import { sshReuse } from './ssh-reuse.js';
 
 /**
@@ -90,10 +90,7 @@ function parseCli(argv: readonly string[]): CliOptions | string {
   if (unknown.length > 0) return `unknown section(s): ${unknown.join(', ')}`;
   const runs = runsFromEnv(process.env.BENCH_RUNS);
   if (typeof runs === 'string') return runs;
-  // Registry order, not argument order, so that output is always laid out the same way.
-  const sections = SECTIONS.filter((section) =>
-    positionals.length === 0 ? section.optIn !== true : positionals.includes(section.name),
-  );
+  const sections = selectSections(SECTIONS, positionals);
   return { sections, json: values.json ?? false, help: values.help ?? false, runs };
 }
 

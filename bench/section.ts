@@ -56,3 +56,13 @@ export function meetsTarget(result: BenchResult): boolean | undefined {
   if (target.op === '>=') return result.median >= target.value;
   return target.op === '<' ? result.median < target.value : result.median <= target.value;
 }
+
+/**
+ * The sections a run names, in registry order (so that output is always laid out the same way);
+ * with no names, every section but those that run only when named.
+ */
+export function selectSections(all: readonly Section[], names: readonly string[]): Section[] {
+  return all.filter((section) =>
+    names.length === 0 ? section.optIn !== true : names.includes(section.name),
+  );
+}
