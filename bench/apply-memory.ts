@@ -10,7 +10,7 @@ import type { BenchContext, BenchResult, Section } from './section.js';
  * to the run log without being held in memory.
  */
 
-const MAX_MIB = 150;
+const MAX_MIB = 100;
 const OUTPUT_MB = 300;
 
 export const applyMemory: Section = {

@@ -6,24 +6,26 @@ import type { BenchResult, Section } from './section.js';
 
 /**
  * Orchestration overhead of `restore apply`: a 400-service DAG (20 layers of 20, two
- * dependencies each) whose commands are `true`, at concurrency 4, against the floor for a Node
- * program (bench/baseline/spawn-dag.mjs: bare child_process.spawn in dependency order, same
- * concurrency, output piped) and against `make -j4` on the same DAG. All three interleaved.
+ * dependencies each) whose commands are `true`, at concurrency 4, against two floors for a Node
+ * program running the same DAG in dependency order at the same concurrency, output piped and
+ * read: bare child_process.spawn (bench/baseline/spawn-dag.mjs) and execa@9, the design's way of
+ * starting a command, with its cheapest options (bench/baseline/execa-dag.mjs); and against
+ * `make -j4`. All four interleaved. The target is on restore / bare execa: what restore adds to
+ * the package it starts commands with.
  */
 
-const SHAPE = { layers: 20, width: 20, depsPerService: 2, seed: 7, health: false } as const;
-const SERVICES = SHAPE.layers * SHAPE.width;
+export const OVERHEAD_SHAPE = { layers: 20, width: 20, depsPerService: 2, seed: 7, health: false } as const;
+const SERVICES = OVERHEAD_SHAPE.layers * OVERHEAD_SHAPE.width;
 const MAX_RATIO = 1.25;
 
 export const applyOverhead: Section = {
   name: 'apply-overhead',
-  description: `apply of a ${SERVICES}-service DAG of \`true\` vs a bare spawn script and make -j4`,
+  description: `apply of a ${SERVICES}-service DAG of \`true\` vs bare spawn and execa scripts and make -j4`,
   run(context) {
     const plan = join(context.tmpDir, 'overhead.yaml');
-    writeFileSync(plan, generateLayeredPlan(SHAPE));
-    const dag = generateLayeredDag(SHAPE);
-    const dagFile = join(context.tmpDir, 'overhead.json');
-    writeFileSync(dagFile, JSON.stringify(dag.map((node) => ({ ...node, argv: ['true'] }))));
+    writeFileSync(plan, generateLayeredPlan(OVERHEAD_SHAPE));
+    const dag = generateLayeredDag(OVERHEAD_SHAPE);
+    const dagFile = writeDagOfTrue(context.tmpDir);
     const makefile = join(context.tmpDir, 'overhead.mk');
     writeFileSync(makefile, makefileOf(dag));
     const stateDir = join(context.tmpDir, 'overhead-state');
@@ -40,6 +42,12 @@ export const applyOverhead: Section = {
       [join(context.root, 'bench', 'baseline', 'spawn-dag.mjs'), dagFile, '4'],
       'overhead-bare.out',
     );
+    const execa = nodeInvocation(
+      context,
+      'bare execa script',
+      [join(context.root, 'bench', 'baseline', 'execa-dag.mjs'), dagFile, '4'],
+      'overhead-execa.out',
+    );
     const make = {
       label: 'make -j4',
       command: 'make',
@@ -48,11 +56,10 @@ export const applyOverhead: Section = {
       stdoutFile: join(context.tmpDir, 'overhead-make.out'),
     };
     context.log(`apply overhead: 1 warm-up + ${context.runs} interleaved runs of each`);
-    const [restoreSamples, bareSamples, makeSamples] = interleave([restore, bare, make], context.runs) as [
-      number[],
-      number[],
-      number[],
-    ];
+    const [restoreSamples, bareSamples, execaSamples, makeSamples] = interleave(
+      [restore, bare, execa, make],
+      context.runs,
+    ) as [number[], number[], number[], number[]];
     rmSync(stateDir, { recursive: true, force: true });
 
     const row = (name: string, samples: number[]): BenchResult => ({
@@ -65,17 +72,28 @@ export const applyOverhead: Section = {
     const results = [
       row(`restore apply (${SERVICES} services)`, restoreSamples),
       row('bare spawn script (floor)', bareSamples),
+      row('bare execa script (floor with execa)', execaSamples),
       row('make -j4', makeSamples),
     ];
-    const [r, b, m] = results.map((x) => x.median) as [number, number, number];
+    const [r, b, e, m] = results.map((x) => x.median) as [number, number, number, number];
     return [
       ...results,
-      ratio('restore / bare spawn', r / b, MAX_RATIO),
+      ratio('restore / bare execa', r / e, MAX_RATIO),
+      ratio('restore / bare spawn', r / b),
+      ratio('bare execa / bare spawn', e / b),
       ratio('restore / make -j4', r / m),
       ratio('bare spawn / make -j4', b / m),
     ];
   },
 };
+
+/** The DAG as JSON for the bare scripts, every command `true`; returns the file. */
+export function writeDagOfTrue(dir: string): string {
+  const file = join(dir, 'overhead.json');
+  const dag = generateLayeredDag(OVERHEAD_SHAPE);
+  writeFileSync(file, JSON.stringify(dag.map((node) => ({ ...node, argv: ['true'] }))));
+  return file;
+}
 
 function ratio(name: string, value: number, max?: number): BenchResult {
   return {

@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { runWatched, waitForPort } from './processes.js';
+import { portOpen, runWatched, waitForPort } from './processes.js';
 import type { BenchContext, BenchResult, Section } from './section.js';
 
 /**
  * How close `apply` gets to what the services themselves allow:
- * - makespan: a DAG of 30 daemons whose ports open after known delays (200-600 ms) against its
- *   critical path (the longest dependency chain of each service's own start-to-listening time,
- *   each measured alone), with `interval: 50ms`;
+ * - makespan: a DAG of 30 daemons whose ports open after known delays (200-600 ms), with
+ *   `interval: 50ms`, against a bare orchestrator (bench/baseline/orchestrator.mjs: a plain Node
+ *   loop that starts each daemon once its dependencies answer, polling ports every 10 ms), in one
+ *   declared stage and as computed waves; and against its critical path (the longest dependency
+ *   chain of each service's own start-to-listening time, each measured alone);
  * - detection: how long after a port opens the service is reported healthy, with a fixed 500 ms
  *   interval (target: interval + 50 ms);
  * - backoff: a chain of three services, each ready ~250 ms after start, with no timing configured
@@ -19,6 +21,7 @@ import type { BenchContext, BenchResult, Section } from './section.js';
 const LAYERS = 6;
 const WIDTH = 5;
 const MAX_MAKESPAN_RATIO = 1.15;
+const MAX_BARE_RATIO = 1.15;
 const DETECTION_INTERVAL_MS = 500;
 
 interface Node {
@@ -34,19 +37,27 @@ export const applyTiming: Section = {
   async run(context) {
     const fixture = join(context.root, 'test', 'fixtures', 'service.mjs');
     const listener = join(context.root, 'bench', 'baseline', 'delayed-listener.pl');
+    const orchestrator = join(context.root, 'bench', 'baseline', 'orchestrator.mjs');
     return [
-      ...(await makespan(context, listener)),
+      ...(await makespan(context, listener, orchestrator)),
       ...(await detection(context, fixture)),
       ...(await backoffChain(context, listener)),
     ];
   },
 };
 
-async function makespan(context: BenchContext, listener: string): Promise<BenchResult[]> {
+async function makespan(
+  context: BenchContext,
+  listener: string,
+  orchestrator: string,
+): Promise<BenchResult[]> {
   const ratios: number[] = [];
   const paths: number[] = [];
   const spans: number[] = [];
   const waveRatios: number[] = [];
+  const bares: number[] = [];
+  const bareRatios: number[] = [];
+  const waveBareRatios: number[] = [];
   const runs = Math.min(context.runs, 3);
   for (let run = 0; run < runs; run += 1) {
     const nodes = await dagOfDelays(run + 1);
@@ -54,6 +65,7 @@ async function makespan(context: BenchContext, listener: string): Promise<BenchR
     const own = new Map<string, number>();
     for (const node of nodes) own.set(node.name, await startToListening(listener, node));
     const path = criticalPath(nodes, own);
+    const bare = await bareMakespan(context, orchestrator, listener, nodes, run);
     const plan = join(context.tmpDir, `makespan-${run}.yaml`);
     writeFileSync(plan, planOf(listener, nodes, { interval: '50ms' }));
     const state = join(context.tmpDir, `makespan-${run}-state`);
@@ -70,11 +82,27 @@ async function makespan(context: BenchContext, listener: string): Promise<BenchR
     await stopAll(context, waves, wavesState);
     paths.push(path);
     spans.push(span);
+    bares.push(bare);
     ratios.push(span / path);
     waveRatios.push(waveSpan / path);
+    bareRatios.push(span / bare);
+    waveBareRatios.push(waveSpan / bare);
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const spread = (name: string, xs: number[], unit: 'ms' | 'ratio', max?: number): BenchResult => ({
+    section: applyTiming.name,
+    name,
+    unit,
+    median: med(xs),
+    min: Math.min(...xs),
+    max: Math.max(...xs),
+    samples: xs,
+    ...(max === undefined ? {} : { target: { op: '<=' as const, value: max } }),
+  });
   return [
+    spread('bare orchestrator, same DAG (10 ms port polling)', bares, 'ms'),
+    spread('makespan / bare orchestrator, one declared stage', bareRatios, 'ratio', MAX_BARE_RATIO),
+    spread('makespan / bare orchestrator, computed waves', waveBareRatios, 'ratio', MAX_BARE_RATIO),
     {
       section: applyTiming.name,
       name: 'critical path of 30 daemons (own start-to-listening)',
@@ -274,6 +302,49 @@ function planOf(listener: string, nodes: Node[], timing: Record<string, string>,
     ...(declared ? { stages: [{ name: 'all' }] } : {}),
     services,
   });
+}
+
+/**
+ * The makespan of the bare orchestrator on the same DAG and daemons, as it reports it (first
+ * start to last port answering, Node's own start-up left out as restore's `duration_ms` leaves it
+ * out). Its daemons are gone, and their ports closed, before it returns.
+ */
+async function bareMakespan(
+  context: BenchContext,
+  orchestrator: string,
+  listener: string,
+  nodes: Node[],
+  run: number,
+): Promise<number> {
+  const dag = join(context.tmpDir, `makespan-${run}-bare.json`);
+  writeFileSync(
+    dag,
+    JSON.stringify(
+      nodes.map((node) => ({
+        name: node.name,
+        deps: node.deps,
+        argv: ['perl', listener, String(node.delayMs), String(node.port)],
+        port: node.port,
+      })),
+    ),
+  );
+  const watched = await runWatched(context.node, [orchestrator, dag], context.tmpDir);
+  const span = Number(watched.stdout.trim());
+  if (watched.code !== 0 || !Number.isFinite(span)) {
+    throw new Error(`bare orchestrator on ${dag} failed (exit ${watched.code})`);
+  }
+  await Promise.all(nodes.map((node) => waitForPortClosed(node.port)));
+  return span;
+}
+
+/** Resolves once nothing accepts connections on the port (a stopped daemon has let go of it). */
+async function waitForPortClosed(port: number, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (await portOpen(port)) {
+    if (Date.now() > until)
+      throw new Error(`port ${port} still answers ${timeoutMs} ms after its daemon was stopped`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A service's own start-to-listening time: spawn it alone and poll its port every 5 ms. */

@@ -8,10 +8,11 @@ import { applyOverhead } from './apply-overhead.js';
 import { applyTiming } from './apply-timing.js';
 import { coldStart } from './cold-start.js';
 import { durability } from './durability.js';
+import { execaOptions } from './execa-options.js';
 import { fuzz } from './fuzz.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
-import type { BenchContext, BenchResult, Section } from './section.js';
+import { type BenchContext, type BenchResult, type Section, selectSections } from './section.js';
 import { sshReuse } from './ssh-reuse.js';
 
 /**
@@ -29,6 +30,7 @@ const SECTIONS: readonly Section[] = [
   applyMemory,
   durability,
   sshReuse,
+  execaOptions,
   fuzz,
 ];
 
@@ -88,10 +90,7 @@ function parseCli(argv: readonly string[]): CliOptions | string {
   if (unknown.length > 0) return `unknown section(s): ${unknown.join(', ')}`;
   const runs = runsFromEnv(process.env.BENCH_RUNS);
   if (typeof runs === 'string') return runs;
-  // Registry order, not argument order, so that output is always laid out the same way.
-  const sections = SECTIONS.filter(
-    (section) => positionals.length === 0 || positionals.includes(section.name),
-  );
+  const sections = selectSections(SECTIONS, positionals);
   return { sections, json: values.json ?? false, help: values.help ?? false, runs };
 }
 
@@ -137,9 +136,12 @@ async function runSections(
 }
 
 function usage(): string {
-  const names = SECTIONS.map((section) => `  ${section.name.padEnd(12)} ${section.description}`);
+  const names = SECTIONS.map(
+    (section) =>
+      `  ${section.name.padEnd(14)} ${section.description}${section.optIn ? ' (only when named)' : ''}`,
+  );
   return [
-    'usage: node dist/bench/run.js [--json] [section...]   (default: every section)',
+    'usage: node dist/bench/run.js [--json] [section...]   (default: every section not marked "only when named")',
     '',
     'sections:',
     ...names,

@@ -41,6 +41,11 @@ export interface BenchResult {
 export interface Section {
   name: string;
   description: string;
+  /**
+   * Runs only when named (`npm run bench -- fuzz`): for sections that take many minutes, so that
+   * the default run stays a check one waits for.
+   */
+  optIn?: boolean;
   run(context: BenchContext): BenchResult[] | Promise<BenchResult[]>;
 }
 
@@ -50,4 +55,14 @@ export function meetsTarget(result: BenchResult): boolean | undefined {
   if (!target) return undefined;
   if (target.op === '>=') return result.median >= target.value;
   return target.op === '<' ? result.median < target.value : result.median <= target.value;
+}
+
+/**
+ * The sections a run names, in registry order (so that output is always laid out the same way);
+ * with no names, every section but those that run only when named.
+ */
+export function selectSections(all: readonly Section[], names: readonly string[]): Section[] {
+  return all.filter((section) =>
+    names.length === 0 ? section.optIn !== true : names.includes(section.name),
+  );
 }

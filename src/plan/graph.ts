@@ -58,10 +58,16 @@ function rotateToSmallest(cycle: string[]): string[] {
  */
 export function depths(deps: Deps): Map<string, number> {
   const depth = new Map<string, number>();
-  for (const name of topologicalOrder(deps, [...deps.keys()])) {
+  // Any start order gives the same depths: a plain queue does, without the name-ordered heap.
+  const { waiting, dependents } = edgesWithin(deps, deps.keys());
+  const ready: string[] = [];
+  for (const [name, count] of waiting) if (count === 0) ready.push(name);
+  for (let next = 0; next < ready.length; next++) {
+    const name = ready[next]!;
     let deepest = 0;
     for (const dep of deps.get(name) ?? []) deepest = Math.max(deepest, depth.get(dep) ?? 0);
     depth.set(name, deepest + 1);
+    release(name, waiting, dependents, ready);
   }
   return depth;
 }
@@ -71,31 +77,58 @@ export function depths(deps: Deps): Map<string, number> {
  * are also given, ties broken by name. Dependencies outside `names` are taken as already done.
  * The graph restricted to `names` must be acyclic.
  */
-export function topologicalOrder(deps: Deps, names: readonly string[]): string[] {
-  const members = new Set(names);
+export function topologicalOrder(deps: Deps, names: Iterable<string>): string[] {
+  const { waiting, dependents } = edgesWithin(deps, names);
+  const ready = new MinHeap();
+  for (const [name, count] of waiting) if (count === 0) ready.push(name);
+  const order: string[] = [];
+  const released: string[] = [];
+  for (let name = ready.pop(); name !== undefined; name = ready.pop()) {
+    order.push(name);
+    release(name, waiting, dependents, released);
+    for (const next of released) ready.push(next);
+    released.length = 0;
+  }
+  return order;
+}
+
+/**
+ * For each of `names`, how many of its dependencies among `names` it waits for, and who waits for
+ * whom. A dependency listed twice is counted and released twice, which comes to the same.
+ */
+function edgesWithin(
+  deps: Deps,
+  names: Iterable<string>,
+): { waiting: Map<string, number>; dependents: Map<string, string[]> } {
   const waiting = new Map<string, number>();
+  for (const name of names) waiting.set(name, 0);
   const dependents = new Map<string, string[]>();
-  for (const name of members) {
-    const inside = [...new Set(deps.get(name) ?? [])].filter((d) => members.has(d) && d !== name);
-    waiting.set(name, inside.length);
-    for (const dep of inside) {
+  for (const [name] of waiting) {
+    let count = 0;
+    for (const dep of deps.get(name) ?? []) {
+      if (dep === name || !waiting.has(dep)) continue;
+      count += 1;
       const list = dependents.get(dep);
       if (list) list.push(name);
       else dependents.set(dep, [name]);
     }
+    waiting.set(name, count);
   }
-  const ready = new MinHeap();
-  for (const [name, count] of waiting) if (count === 0) ready.push(name);
-  const order: string[] = [];
-  for (let name = ready.pop(); name !== undefined; name = ready.pop()) {
-    order.push(name);
-    for (const dependent of dependents.get(name) ?? []) {
-      const left = waiting.get(dependent)! - 1;
-      waiting.set(dependent, left);
-      if (left === 0) ready.push(dependent);
-    }
+  return { waiting, dependents };
+}
+
+/** Marks `name` done: each dependent whose last awaited dependency it was is added to `ready`. */
+function release(
+  name: string,
+  waiting: Map<string, number>,
+  dependents: Map<string, string[]>,
+  ready: string[],
+): void {
+  for (const dependent of dependents.get(name) ?? []) {
+    const left = waiting.get(dependent)! - 1;
+    waiting.set(dependent, left);
+    if (left === 0) ready.push(dependent);
   }
-  return order;
 }
 
 /** The named services and everything they depend on, transitively. */

@@ -1,4 +1,5 @@
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type Node, type Pair } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 
 export type PathSegment = string | number;
 
@@ -19,6 +20,7 @@ export interface Location {
  * data was built, so that every diagnostic can point at the node a user wrote.
  */
 export function locate(doc: Document.Parsed, path: readonly PathSegment[]): Location {
+  const { isMap, isSeq } = yamlLib();
   let current: Node | null | undefined = doc.contents;
   let currentKey: Node | undefined;
   let nearest: Node | undefined = current ?? undefined;
@@ -57,6 +59,7 @@ function asNode(value: unknown): Node | undefined {
 }
 
 function resolveAlias(doc: Document.Parsed, node: Node | null | undefined): Node | undefined {
+  const { isAlias } = yamlLib();
   let current = node ?? undefined;
   for (let hops = 0; current && isAlias(current) && hops < 100; hops++) {
     current = current.resolve(doc) as Node | undefined;
@@ -70,6 +73,7 @@ function findPair(
   key: string,
   depth: number,
 ): Pair<unknown, unknown> | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib();
   // An explicit key wins over any merge; of a duplicated key, the last one, as in the data.
   for (let i = items.length - 1; i >= 0; i--) {
     const pair = items[i];

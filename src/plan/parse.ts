@@ -1,6 +1,7 @@
 import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
-import { type Document, isCollection, isNode, isPair, LineCounter, parseDocument, visit } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
+import { yamlLib } from './yaml-lib.js';
 
 /** Aliases may expand to at most this many nodes; beyond it the file is an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
@@ -34,6 +35,7 @@ const NOT_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/;
 
 /** Parses YAML text, turning every syntax problem into a located diagnostic. */
 export function parseYaml(file: string, text: string): ParsedYaml {
+  const { LineCounter, parseDocument } = yamlLib();
   const lines = new LineCounter();
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const doc = parseDocument(source, {
@@ -171,6 +173,7 @@ function unknownTags(
   source: string,
   at: (offset: number) => Omit<Diagnostic, 'code' | 'message'>,
 ): Diagnostic[] {
+  const { isNode, visit } = yamlLib();
   const found: Diagnostic[] = [];
   visit(doc, (_key, node) => {
     if (!isNode(node) || node.tag === undefined || KNOWN_TAGS.has(node.tag)) return;
@@ -199,32 +202,36 @@ function tagOffset(source: string, start: number): number {
   return start;
 }
 
-/** Whether lists and maps nest deeper than `limit`, found without recursion. */
-export function depthOver(data: unknown, limit: number): boolean {
-  const values: unknown[] = [data];
-  const depths: number[] = [0];
-  // Aliases share objects: each is walked once (at the depth first found, a bound good enough).
-  const seen = new Set<object>();
-  while (values.length > 0) {
-    const value = values.pop();
-    const depth = depths.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= limit) return true;
-    if (seen.has(value)) continue;
+/**
+ * Whether lists and maps nest deeper than `limit`. Recursive, but never deeper than `limit`.
+ * Data with aliases shares objects, and walking each path through them could take exponential
+ * time: `shared` then walks each object once (at the depth first found, a bound good enough);
+ * the fast parser's data, which has no aliases, is a tree and needs no such bookkeeping.
+ */
+export function depthOver(data: unknown, limit: number, shared = true): boolean {
+  return deeper(data, limit, shared ? new Set<object>() : undefined);
+}
+
+function deeper(value: unknown, left: number, seen: Set<object> | undefined): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (left <= 0) return true;
+  if (seen) {
+    if (seen.has(value)) return false;
     seen.add(value);
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') {
-        values.push(child);
-        depths.push(depth + 1);
-      }
-    }
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeper(item, left - 1, seen)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (deeper((value as Record<string, unknown>)[key], left - 1, seen)) return true;
   }
   return false;
 }
 
 /** Where the first collection nested `depth` levels deep starts, found without recursion. */
 function offsetAtDepth(doc: Document.Parsed, depth: number): number {
+  const { isCollection, isPair } = yamlLib();
   const stack: [unknown, number][] = [[doc.contents, 0]];
   while (stack.length > 0) {
     const [node, level] = stack.pop()!;
@@ -246,6 +253,7 @@ function describeKeyAt(source: string, [start]: [number, number]): string {
 }
 
 function firstAliasOffset(doc: Document.Parsed): number {
+  const { visit } = yamlLib();
   let offset = 0;
   visit(doc, {
     Alias(_key, node) {
@@ -278,10 +286,13 @@ const PARSERS_DIFFER = new RegExp(
  * verdict must not depend on which parser read it (issue 10). Plain scalars only: a quoted one is
  * always a string, and any tag sends the file to the full parser.
  */
-const scalar = (tag: string, test: RegExp, construct: (text: string) => unknown) =>
+const scalar = (tag: string, first: string, test: RegExp, construct: (text: string) => unknown) =>
   new Type(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
-    resolve: (text: string | null) => text !== null && test.test(text),
+    // Every plain scalar (every key, every name) is tried against each type in turn: a look at
+    // its first character rules most types out without running their expression.
+    resolve: (text: string | null) =>
+      text !== null && (text === '' ? test.test(text) : first.includes(text[0]!) && test.test(text)),
     construct: (text: string | null) => construct(text ?? ''),
   });
 
@@ -290,9 +301,9 @@ export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
   implicit: [
     // `<<` as `yaml` reads it with `merge: true` (js-yaml merges keys of this tag).
     new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (text: string | null) => text === '<<' }),
-    scalar('null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
-    scalar('bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'),
-    scalar('int', /^(?:0o[0-7]+|[-+]?[0-9]+|0x[0-9a-fA-F]+)$/, (text) =>
+    scalar('null', '~nN', /^(?:~|[Nn]ull|NULL)?$/, () => null),
+    scalar('bool', 'tTfF', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (text) => text[0] === 't' || text[0] === 'T'),
+    scalar('int', '+-0123456789', /^(?:0o[0-7]+|[-+]?[0-9]+|0x[0-9a-fA-F]+)$/, (text) =>
       text[1] === 'o'
         ? Number.parseInt(text.slice(2), 8)
         : text[1] === 'x'
@@ -301,6 +312,7 @@ export const YAML_12_CORE = FAILSAFE_SCHEMA.extend({
     ),
     scalar(
       'float',
+      '+-.0123456789',
       /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
       (text) =>
         text.endsWith('nan') || text.endsWith('NaN') || text.endsWith('NAN')
@@ -331,7 +343,7 @@ export function parseYamlFast(text: string, { always = false }: { always?: boole
       schema: YAML_12_CORE,
       json: false,
     });
-    return depthOver(data, MAX_DEPTH) ? undefined : data;
+    return depthOver(data, MAX_DEPTH, always) ? undefined : data;
   } catch {
     return undefined;
   }
@@ -347,7 +359,7 @@ export function parseYamlLeniently(text: string): unknown {
   if (fast !== undefined) return fast;
   try {
     // logLevel: no Node warning on stderr for a list or map used as a key.
-    return parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
+    return yamlLib().parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({
       maxAliasCount: MAX_ALIAS_COUNT,
     });
   } catch {
