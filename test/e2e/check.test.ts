@@ -335,6 +335,23 @@ describe('SPEC 8: restore check, a read-only preflight', () => {
   }, 60_000);
 });
 
+describe('SPEC 8: check on a host with many services', () => {
+  it('24 services on one host: every program and directory is looked for there and answered', async () => {
+    const dir = workDir();
+    const services: Record<string, unknown> = {};
+    for (let i = 0; i < 24; i++) {
+      mkdirSync(join(dir, `d${i}`), { mode: 0o755 });
+      services[`s${i}`] = { host: 'box', start: { run: ['true'], cwd: join(dir, `d${i}`) }, stop: `false` };
+    }
+    plan(dir, { hosts: { box: sshd.host() }, services });
+    const result = await check(dir, '--format', 'json');
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    const findings = findingsOf(result.stdout).filter((f) => f.service !== undefined);
+    expect(findings).toHaveLength(24 * 3);
+    expect(findings.filter((f) => f.level !== 'ok')).toEqual([]);
+  }, 60_000);
+});
+
 describe.each(['here', 'host'] as const)('SPEC 8: what a place answers for check (%s)', (which) => {
   const opened: Places[] = [];
   afterEach(async () => {

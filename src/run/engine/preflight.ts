@@ -35,7 +35,11 @@ export const MAX_CLOCK_SKEW_MS = 5_000;
 const ANSWER_MS = 30_000;
 
 export interface PreflightOptions {
-  /** Bounded like `plan --live`: each look at a host is an ssh command. */
+  /**
+   * Looks in flight at once, bounded like `plan --live`: each look at a host is an ssh session,
+   * and a plan of many services must not open dozens at once on a host (sshd's MaxSessions is 10
+   * per shared connection by default).
+   */
   concurrency?: number;
   /** This machine's findings (state dir, free space, lock), made by the caller. */
   thisMachine?: () => Finding[];
@@ -53,25 +57,23 @@ export async function preflight(
   places: Places,
   options: PreflightOptions = {},
 ): Promise<Finding[]> {
-  const queue = new PQueue({ concurrency: options.concurrency ?? 16 });
+  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   const services = plan.stages.flatMap((stage) => stage.services.map((name) => plan.services[name]!));
   const hosts = Object.keys(plan.hosts).filter((host) => services.some((service) => service.host === host));
-  const lookups = new Lookups();
+  const lookups = new Lookups(queue);
 
   const hostFindings = await Promise.all(
     hosts.map((host) => queue.add(() => checkHost(host, places.host(host)))),
   );
   const silent = new Set(hosts.filter((_, index) => hostFindings[index]![0]!.level === 'error'));
   const serviceFindings = await Promise.all(
-    services.map((service) =>
-      queue.add(async (): Promise<Finding[]> => {
-        if (service.host !== null && silent.has(service.host)) {
-          const message = `not checked: host ${service.host} does not answer`;
-          return [{ service: service.name, host: service.host, check: 'ssh', level: 'error', message }];
-        }
-        return checkService(service, places.of(service), lookups);
-      }),
-    ),
+    services.map(async (service): Promise<Finding[]> => {
+      if (service.host !== null && silent.has(service.host)) {
+        const message = `not checked: host ${service.host} does not answer`;
+        return [{ service: service.name, host: service.host, check: 'ssh', level: 'error', message }];
+      }
+      return checkService(service, places.of(service), lookups);
+    }),
   );
   return [...(options.thisMachine?.() ?? []), ...hostFindings.flat(), ...serviceFindings.flat()];
 }
@@ -127,14 +129,19 @@ export function judgeSkew(skewMs: number): Pick<Finding, 'level' | 'message'> {
   };
 }
 
-/** A place's answers, asked once per place and program or directory: services share hosts and tools. */
+/**
+ * A place's answers, each asked once per place and program or directory (services share hosts
+ * and tools), and never more at once than the queue lets through.
+ */
 class Lookups {
   readonly #asked = new Map<Place, Map<string, Promise<boolean | undefined>>>();
+
+  constructor(private readonly queue: PQueue = new PQueue({ concurrency: 8 })) {}
 
   ask(place: Place, key: string, look: () => Promise<boolean | undefined>): Promise<boolean | undefined> {
     const known = this.#asked.get(place) ?? new Map<string, Promise<boolean | undefined>>();
     this.#asked.set(place, known);
-    const answer = known.get(key) ?? look();
+    const answer = known.get(key) ?? this.queue.add(look);
     known.set(key, answer);
     return answer;
   }
@@ -163,7 +170,7 @@ export async function checkService(
 ): Promise<Finding[]> {
   const at = { service: service.name, ...(service.host !== null ? { host: service.host } : {}) };
   const where = service.host === null ? 'here' : `on ${service.host}`;
-  const programs = new Map<string, { path: string; roles: string[] }>();
+  const programs = new Map<string, { program: string; path: string; roles: string[] }>();
   const dirs = new Map<string, string[]>();
   for (const { role, command } of commandsOf(service)) {
     const program = command.shell ? '/bin/sh' : (command.argv[0] ?? '');
@@ -172,15 +179,13 @@ export async function checkService(
       program.includes('/') && !isAbsolute(program) && command.cwd !== null
         ? join(command.cwd, program)
         : program;
-    const key = `${program}\0${path}`;
-    const entry = programs.get(key) ?? { path, roles: [] };
+    const entry = programs.get(path) ?? { program, path, roles: [] };
     if (!entry.roles.includes(role)) entry.roles.push(role);
-    programs.set(key, entry);
+    programs.set(path, entry);
     if (command.cwd !== null) dirs.set(command.cwd, [...new Set([...(dirs.get(command.cwd) ?? []), role])]);
   }
   const programFindings = Promise.all(
-    [...programs].map(async ([key, { path, roles }]): Promise<Finding> => {
-      const program = key.slice(0, key.indexOf('\0'));
+    [...programs.values()].map(async ({ program, path, roles }): Promise<Finding> => {
       const found = await lookups.ask(place, `program\0${path}`, () => place.hasProgram(path));
       const of = `(${roles.join(', ')})`;
       if (found === true)
