@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -234,7 +235,7 @@ describe('SPEC 8: restore check, a read-only preflight', () => {
     await new Promise((resolve) => gone.once('exit', resolve));
     const lock = {
       pid: gone.pid,
-      host: (await import('node:os')).hostname(),
+      host: hostname(),
       started_at: new Date().toISOString(),
     };
     writeFileSync(join(root, 'lock'), `${JSON.stringify(lock)}\n`, { mode: 0o600 });
