@@ -1,4 +1,6 @@
 // `npm run demo`: one outage of the demo shop, restored as an SRE would, in under a minute, no root.
+//   0. restore check plans/demo.yaml                  the read-only preflight: programs, working
+//                                                     directories, state dir and lock; runs nothing
 //   1. restore apply plans/demo.yaml                  stops before stage "data": it needs an approval
 //   2. restore apply plans/demo.yaml --resume --approve data
 //                                                     the data stores come back; the API fails (its
@@ -17,6 +19,11 @@ const run = (command, args) => spawnSync(process.execPath, [command, ...args], {
 const restore = (...args) => run('bin/restore.js', args);
 const step = (title, why) => process.stdout.write(`\n${bold(`== ${title}`)}\n${why ? `   ${why}\n` : ''}\n`);
 
+step(
+  'restore check plans/demo.yaml',
+  'Before anything starts: is everything apply needs there? Read-only; it runs no service command.',
+);
+restore('check', 'plans/demo.yaml');
 step(
   'restore apply plans/demo.yaml',
   'Stage "data" needs an approval; without a terminal to ask on, the run stops (exit 4).',

@@ -10,7 +10,9 @@ export const PLAN_FORMAT_NAMES = ['text', 'markdown', 'json', 'mermaid', 'dot'] 
 export const LOG_FORMAT_NAMES = ['pretty', 'json'] as const;
 export const REPORT_FORMAT_NAMES = ['markdown', 'json', 'junit'] as const;
 export const STATUS_FORMAT_NAMES = ['text', 'json'] as const;
+export const CHECK_FORMAT_NAMES = ['text', 'json', 'github'] as const;
 
 export type LogFormat = (typeof LOG_FORMAT_NAMES)[number];
 export type ReportFormat = (typeof REPORT_FORMAT_NAMES)[number];
 export type StatusFormat = (typeof STATUS_FORMAT_NAMES)[number];
+export type CheckFormat = (typeof CHECK_FORMAT_NAMES)[number];

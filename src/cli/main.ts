@@ -5,6 +5,7 @@ import { ON_FAILURE_MODES, SCHEMA_DRAFTS } from './choices.js';
 import { CommandError } from './errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import {
+  CHECK_FORMAT_NAMES,
   DIAGNOSTIC_FORMAT_NAMES,
   LOG_FORMAT_NAMES,
   PLAN_FORMAT_NAMES,
@@ -194,6 +195,30 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .action(async (plan: string, options: import('./commands/report.js').ReportOptions) => {
       const { runReport } = await import('./commands/report.js');
       setExit(await runReport(plan, options, io));
+    });
+
+  program
+    .command('check')
+    .description(
+      'read-only preflight: hosts answer, programs and directories exist, state dir and lock are usable',
+    )
+    .argument('<plan>', 'plan file (YAML)')
+    .addOption(new Option('--format <format>', 'output format').choices(CHECK_FORMAT_NAMES).default('text'))
+    .option(
+      '--only <services>',
+      'only these services (comma-separated, repeatable) and what they depend on',
+      collect,
+      [],
+    )
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .addHelpText(
+      'after',
+      '\nNever runs a start or stop command and writes nothing. Exit status: 0 no error found,\n' +
+        '1 invalid plan, 2 usage error, 3 a check found an error.',
+    )
+    .action(async (plan: string, options: import('./commands/check.js').CheckOptions) => {
+      const { runCheck } = await import('./commands/check.js');
+      setExit(await runCheck(plan, options, io));
     });
 
   const audit = program.command('audit').description('check the records restore keeps');

@@ -39,6 +39,8 @@ describe('npm run demo', () => {
     expect(stdout).not.toContain('\u001b');
     // Each step in the demo's output (stdout and stderr are separate pipes here, so no order across them).
     const expected = [
+      '== restore check plans/demo.yaml\n',
+      '0 errors, 0 warnings',
       '== restore apply plans/demo.yaml\n',
       'stopped before stage "data", which needs approval',
       '== restore apply plans/demo.yaml --resume --approve data',

@@ -8,7 +8,7 @@ import { execCheck } from '../probes/exec.js';
 import type { CheckResult } from '../probes/types.js';
 import { livePidFrom, removePidFile } from '../state/pid-file.js';
 import { type PlanState, serviceLog, servicePid } from '../state/state-dir.js';
-import type { DaemonStop, FileDigest, Place, PlaceRunOptions, SpawnOptions } from './place.js';
+import type { DaemonStop, FileDigest, Place, PlaceClock, PlaceRunOptions, SpawnOptions } from './place.js';
 import { type SpawnResult, spawnDaemon } from './process/daemon.js';
 import { type EscapedProcess, findMarked, markEnv, stopEscaped } from './process/escaped.js';
 import type { Launcher } from './process/launch.js';
@@ -128,6 +128,22 @@ export class LocalPlace implements Place {
     const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
     for (const dir of dirs) if (await executable(join(dir, program))) return true;
     return false;
+  }
+
+  async hasDirectory(path: string): Promise<boolean> {
+    const dir = isAbsolute(path) ? path : resolve(this.options.planDir, path);
+    try {
+      if (!(await stat(dir)).isDirectory()) return false;
+      // A directory the user cannot search cannot be a command's working directory either.
+      await access(dir, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async clock(): Promise<PlaceClock> {
+    return { ok: true, epochSeconds: Math.floor(Date.now() / 1000) };
   }
 
   #state(): PlanState {

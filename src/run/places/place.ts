@@ -73,7 +73,19 @@ export interface Place {
    * undefined when the place cannot say (a host that does not answer).
    */
   hasProgram(program: string, signal?: AbortSignal): Promise<boolean | undefined>;
+
+  /**
+   * Whether a command could enter `path` as its working directory here (a relative path is the
+   * plan directory's, or, on a host, the login's, as `cd` there resolves it); undefined when the
+   * place cannot say.
+   */
+  hasDirectory(path: string, signal?: AbortSignal): Promise<boolean | undefined>;
+
+  /** This place's clock, in whole seconds since the epoch (`date +%s` on a host). */
+  clock(signal?: AbortSignal): Promise<PlaceClock>;
 }
+
+export type PlaceClock = { ok: true; epochSeconds: number } | { ok: false; message: string };
 
 export interface PlaceRunOptions {
   /** Aborting stops the command: failure `interrupted`. */

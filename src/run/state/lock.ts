@@ -59,7 +59,7 @@ export function takeLock(root: string): Result<Lock, LockHolder> {
  * Whether a lock can be taken over: its pid is gone on this host, or the file is unreadable and
  * old (a holder killed between creating the file and writing it).
  */
-function isStale(holder: LockHolder, file: string, host: string): boolean {
+export function isStale(holder: LockHolder, file: string, host: string): boolean {
   if (holder.pid === 0) {
     try {
       return Date.now() - lstatSync(file).mtimeMs > 2000;

@@ -1,14 +1,20 @@
 import type { ResolvedCommand } from '../../../plan/model.js';
 import { execCheck } from '../../probes/exec.js';
 import type { CheckResult } from '../../probes/types.js';
-import type { DaemonStop, FileDigest, Place, PlaceRunOptions, SpawnOptions } from '../place.js';
+import type { DaemonStop, FileDigest, Place, PlaceClock, PlaceRunOptions, SpawnOptions } from '../place.js';
 import type { SpawnResult } from '../process/daemon.js';
 import type { EscapedProcess } from '../process/escaped.js';
 import { KILL_GRACE_MS } from '../process/run-command.js';
 import type { CommandRecord } from '../process/types.js';
 import { callHost, remoteDaemonPid, spawnRemoteDaemon, stopRemoteDaemon } from './daemon.js';
 import { commandBudget, explainRemote, inTurn, type RemoteTarget, remoteSpec, runRemote } from './run.js';
-import { hashFileScript, hasProgramScript, REMOTE_NO_HASHER } from './script.js';
+import {
+  clockScript,
+  hasDirectoryScript,
+  hashFileScript,
+  hasProgramScript,
+  REMOTE_NO_HASHER,
+} from './script.js';
 import { remoteDisplay } from './ssh.js';
 
 /** How often an adopted daemon is looked for on a host: each look is an ssh command. */
@@ -136,5 +142,33 @@ export class SshPlace implements Place {
     const record = await callHost(this.target, hasProgramScript(program), CALL_MS, () => {}, signal);
     if (record.failure === null) return true;
     return record.failure === 'exit-non-zero' && record.exitCode !== 255 ? false : undefined;
+  }
+
+  async hasDirectory(path: string, signal?: AbortSignal): Promise<boolean | undefined> {
+    const record = await callHost(this.target, hasDirectoryScript(path), CALL_MS, () => {}, signal);
+    if (record.failure === null) return true;
+    return record.failure === 'exit-non-zero' && record.exitCode !== 255 ? false : undefined;
+  }
+
+  async clock(signal?: AbortSignal): Promise<PlaceClock> {
+    let said: string | undefined;
+    let lastError: string | undefined;
+    const record = await callHost(
+      this.target,
+      clockScript(),
+      CALL_MS,
+      (stream, line) => {
+        if (stream === 'stdout') said ??= line.trim();
+        else if (line.trim() !== '') lastError = line.trim();
+      },
+      signal,
+    );
+    if (record.failure === null && said !== undefined && /^\d+$/.test(said))
+      return { ok: true, epochSeconds: Number(said) };
+    const on = this.target.host.name;
+    if (record.exitCode === 255) return { ok: false, message: lastError ?? `ssh to ${on} failed` };
+    if (record.failure === null)
+      return { ok: false, message: `date +%s on ${on} printed ${JSON.stringify(said ?? '')}` };
+    return { ok: false, message: `cannot read the clock of ${on}: ${lastError ?? record.message}` };
   }
 }

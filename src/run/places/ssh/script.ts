@@ -259,3 +259,16 @@ export function hasProgramScript(program: string): string {
   if (program.includes('/')) return `[ -f ${hostPath(program)} ] && [ -x ${hostPath(program)} ]\n`;
   return `command -v ${quote(program)} >/dev/null 2>&1\n`;
 }
+
+/**
+ * Exits 0 when a command's working directory `path` can be entered on the host: the very `cd`
+ * a command's script does (prelude), in a subshell, so the answer is the one the run would get.
+ */
+export function hasDirectoryScript(path: string): string {
+  return `(cd -- ${quote(path)}) >/dev/null 2>&1\n`;
+}
+
+/** Prints the host's clock in whole seconds since the epoch (POSIX `date` has no %s; every current one does). */
+export function clockScript(): string {
+  return 'date +%s\n';
+}
