@@ -46,7 +46,10 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
     deps.set(name, checkDependencies(name, service, nameSet, names, sink));
   }
 
-  const cycles = findCycles(deps);
+  // Computing the depths takes every service of an acyclic graph and leaves out those on or
+  // behind a cycle: only then is the search for the cycles themselves needed.
+  const depth = depths(deps);
+  const cycles = depth.size === deps.size ? [] : findCycles(deps);
   for (const cycle of cycles) {
     const [first, second] = cycle as [string, string];
     const index = (services[first] as Data).depends_on as unknown[];
@@ -61,7 +64,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   if (declared) {
     checkStageOrder(services, deps, stageOf, stageIndex, sink);
   } else if (cycles.length === 0) {
-    for (const [name, depth] of depths(deps)) stageOf.set(name, `${WAVE_PREFIX}${depth}`);
+    for (const [name, wave] of depth) stageOf.set(name, `${WAVE_PREFIX}${wave}`);
   }
   return { declared, deps, stageOf };
 }
