@@ -163,6 +163,11 @@ function checkDependencies(
   const known: string[] = [];
   list.forEach((dep, index) => {
     if (typeof dep !== 'string') return; // the schema reports the type
+    // The common case first: a path for a diagnostic only when there is one to report.
+    if (dep !== name && nameSet.has(dep) && !known.includes(dep)) {
+      known.push(dep);
+      return;
+    }
     const path = ['services', name, 'depends_on', index];
     if (dep === name) {
       sink.report(
@@ -179,15 +184,13 @@ function checkDependencies(
         `service "${name}" depends on "${dep}", which is not a service of this plan`,
         guess ? `did you mean "${guess}"?` : undefined,
       );
-    } else if (known.includes(dep)) {
+    } else {
       sink.report(
         path,
         'invalid-value',
         `service "${name}" lists "${dep}" twice in depends_on`,
         'list it once',
       );
-    } else {
-      known.push(dep);
     }
   });
   return known;
