@@ -7,6 +7,23 @@ const IN_SINGLE = /'/g;
 const IN_DOUBLE = /["\\]/g;
 const UNQUOTED = /[\\'" \t\n\r]/g;
 
+/** A command without quotes, backslashes or `$`, and what separates its words. */
+const PLAIN_COMMAND = /^[^\\'"$]*$/;
+const BLANKS = /[ \t\n\r]+/;
+
+/**
+ * The words of a command that has no quote, backslash or `$` (most commands: `pg_ctl start -w`),
+ * exactly as `splitCommandLine` gives them, as strings, without a template per word: undefined
+ * for any other command, and for one without words (`splitCommandLine` tells what is wrong).
+ */
+export function plainWords(input: string): string[] | undefined {
+  if (!PLAIN_COMMAND.test(input)) return undefined;
+  const words = input.split(BLANKS);
+  if (words[0] === '') words.shift();
+  if (words.at(-1) === '') words.pop();
+  return words.length > 0 ? words : undefined;
+}
+
 /**
  * Splits a command string into argv words the way a POSIX shell splits words and quotes,
  * without running a shell: whitespace separates words; `'...'` is literal; inside `"..."` a

@@ -13,18 +13,69 @@ export function planDigest(display: ResolvedPlan): string {
  * JSON with object keys sorted by UTF-16 code units and no white space: RFC 8785 (JCS) for the
  * values a resolved plan holds (strings, integers, booleans, null, arrays, plain objects).
  * Written here because the `canonicalize` package ships CommonJS with ESM-only typings.
+ *
+ * The plan of 5,000 services is digested on every `plan` and `apply`: a copy with its keys in
+ * sorted order, written by the native JSON.stringify (whose strings and numbers are JCS's), costs
+ * about half of building the text key by key in script. An object cannot hold an integer-like key
+ * (`"10"`) in sorted order, as those always come first in ascending value, nor a `__proto__` as
+ * plain data: a value with such a key is written key by key.
  */
 export function canonicalJson(value: unknown): string {
+  const copy = sortedCopy(value);
+  return copy === UNSORTABLE ? writeCanonical(value) : (JSON.stringify(copy) ?? 'null');
+}
+
+const UNSORTABLE: unique symbol = Symbol('unsortable');
+
+function sortedCopy(value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('not a finite number');
+      return value;
+    case 'object':
+      break;
+    default:
+      // Functions, symbols, bigints: whatever the key-by-key writer makes of them.
+      return UNSORTABLE;
+  }
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = sortedCopy(value[i]);
+      if (item === UNSORTABLE) return UNSORTABLE;
+      out[i] = item;
+    }
+    return out;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const first = key.charCodeAt(0);
+    if ((first >= 48 && first <= 57) || key === '__proto__') return UNSORTABLE;
+    const item = record[key];
+    if (item === undefined) continue;
+    const copy = sortedCopy(item);
+    if (copy === UNSORTABLE) return UNSORTABLE;
+    out[key] = copy;
+  }
+  return out;
+}
+
+function writeCanonical(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('not a finite number');
     return JSON.stringify(value) ?? 'null';
   }
-  // One string built in place: the plan of 5,000 services is a digest on every `plan` and
-  // `apply`, and an array per object and per key list (map, filter, join) was most of its cost.
+  // One string built in place, without an array per object and per key list.
   let out: string;
   if (Array.isArray(value)) {
     out = '[';
-    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + writeCanonical(value[i]);
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
@@ -33,7 +84,7 @@ export function canonicalJson(value: unknown): string {
   for (const key of keys) {
     const item = record[key];
     if (item === undefined) continue;
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${writeCanonical(item)}`;
   }
   return `${out}}`;
 }

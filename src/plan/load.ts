@@ -33,7 +33,7 @@ export interface LoadedPlan {
   /** Absolute directory of the plan file: relative `cwd`s are resolved against it. */
   dir: string;
   /** What runs: every variable substituted, secrets included. */
-  plan: ResolvedPlan;
+  readonly plan: ResolvedPlan;
   /** What is shown and digested: secrets written as `${NAME}`. */
   readonly display: ResolvedPlan;
   readonly digest: string;
@@ -152,13 +152,19 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
   }
   if (sink.count > 0 || !typed) return undefined;
 
-  const stages = buildStages(typed, structure);
-  const plan = assemble(typed, stages, hosts, resolved);
-  // The display form and its digest are computed on first use: `validate` never needs them.
-  // Without secrets, what is shown is exactly what runs.
+  // The plan, its display form and digest are put together on first use: `validate` needs none of
+  // them (the stages' start order alone was a tenth of its time on 5,000 services), and every
+  // problem has been found by now. Without secrets, what is shown is exactly what runs.
+  let stages: ResolvedStage[] | undefined;
+  let plan: ResolvedPlan | undefined;
+  const runPlan = (): ResolvedPlan => {
+    stages ??= buildStages(typed, structure);
+    plan ??= assemble(typed, stages, hosts, resolved);
+    return plan;
+  };
   let display: { plan: ResolvedPlan; digest: string } | undefined;
   const shown = () => {
-    if (!display && secrets.size === 0) display = { plan, digest: planDigest(plan) };
+    if (!display && secrets.size === 0) display = { plan: runPlan(), digest: planDigest(runPlan()) };
     if (!display) {
       const context: ResolveContext = { ...real, mode: 'display', report: () => {} };
       const shownHosts = resolveHostsIn(typed.hosts ?? {}, context);
@@ -173,6 +179,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
           raw.host !== undefined ? shownHosts[raw.host]! : null,
         );
       }
+      stages ??= buildStages(typed, structure);
       const plan = assemble(typed, stages, shownHosts, services);
       display = { plan, digest: planDigest(plan) };
     }
@@ -181,7 +188,9 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
   return {
     file,
     dir: dirname(resolvePath(file)),
-    plan,
+    get plan() {
+      return runPlan();
+    },
     get display() {
       return shown().plan;
     },

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import type { Code } from './codes.js';
-import { splitCommandLine } from './command-line.js';
+import { plainWords, splitCommandLine } from './command-line.js';
 import { type PartialHost, resolveHosts } from './hosts.js';
 import { parseTemplate, renderTemplate, type Template, unsetVariables } from './interpolate.js';
 import type { PathSegment } from './locate.js';
@@ -55,7 +55,18 @@ interface Inherited {
   host: ResolvedHost | null;
 }
 
-/** Resolves one service that passed the schema: defaults applied, commands split, variables substituted. */
+/** Where the defaults' settings are, as the parent of their paths. */
+const DEFAULTS: readonly PathSegment[] = ['defaults'];
+const DEFAULT_HEALTH: readonly PathSegment[] = ['defaults', 'health'];
+const NO_SECRETS: ReadonlySet<string> = new Set();
+
+/**
+ * Resolves one service that passed the schema: defaults applied, commands split, variables substituted.
+ *
+ * It runs once per service (twice with secrets), 5,000 times for a large plan, so the path of a
+ * value, which only a diagnostic needs, is put together only when there is something to report
+ * or a `$` to substitute: parent and key travel separately until then.
+ */
 export function resolveService(
   name: string,
   raw: RawService,
@@ -67,12 +78,14 @@ export function resolveService(
   const base: PathSegment[] = ['services', name];
   const r = new Resolver(ctx);
   const { defaults } = ctx;
-  const env = { ...r.env(['defaults', 'env'], defaults.env), ...r.env([...base, 'env'], raw.env) };
+  // The service's own variables override the defaults' (each keeps its first place, as a spread would).
+  const env = r.env(DEFAULTS, 'env', defaults.env);
+  if (raw.env !== undefined) Object.assign(env, r.env(base, 'env', raw.env));
   const cwd =
     raw.cwd !== undefined
-      ? r.text([...base, 'cwd'], raw.cwd)
+      ? r.textAt(base, 'cwd', raw.cwd)
       : defaults.cwd !== undefined
-        ? r.text(['defaults', 'cwd'], defaults.cwd)
+        ? r.textAt(DEFAULTS, 'cwd', defaults.cwd)
         : null;
   const inherited: Inherited = { env, cwd, host };
   return {
@@ -84,13 +97,13 @@ export function resolveService(
     critical: raw.critical ?? true,
     skip_if_healthy: raw.skip_if_healthy ?? true,
     timeout_ms:
-      r.duration([...base, 'timeout'], raw.timeout, 'positive') ??
-      r.duration(['defaults', 'timeout'], defaults.timeout, 'positive') ??
+      r.duration(base, 'timeout', raw.timeout, 'positive') ??
+      r.duration(DEFAULTS, 'timeout', defaults.timeout, 'positive') ??
       BUILTIN.timeout_ms,
     retries: raw.retries ?? defaults.retries ?? BUILTIN.retries,
     retry_delay_ms:
-      r.duration([...base, 'retry_delay'], raw.retry_delay, 'zero-ok') ??
-      r.duration(['defaults', 'retry_delay'], defaults.retry_delay, 'zero-ok') ??
+      r.duration(base, 'retry_delay', raw.retry_delay, 'zero-ok') ??
+      r.duration(DEFAULTS, 'retry_delay', defaults.retry_delay, 'zero-ok') ??
       BUILTIN.retry_delay_ms,
     start: raw.start === undefined ? null : r.command([...base, 'start'], raw.start, inherited, true),
     stop: raw.stop === undefined ? null : r.command([...base, 'stop'], raw.stop, inherited, false),
@@ -116,12 +129,18 @@ class Resolver {
 
   /** A string that may use ${NAME}, ${NAME:-default} and $$. */
   text(path: readonly PathSegment[], value: string): string {
+    if (!value.includes('$')) return value;
     const template = parseTemplate(value);
     if (!template.ok) {
       this.ctx.report(path, 'invalid-value', template.error);
       return value;
     }
     return this.render(path, template.value);
+  }
+
+  /** `text` of the value at `[...parent, key]`; that path is built only for a string with a `$`. */
+  textAt(parent: readonly PathSegment[], key: PathSegment, value: string): string {
+    return value.includes('$') ? this.text([...parent, key], value) : value;
   }
 
   private render(path: readonly PathSegment[], template: Template): string {
@@ -133,18 +152,25 @@ class Resolver {
         `set ${name} before running restore, or write \${${name}:-default}`,
       );
     }
-    const hidden = this.ctx.mode === 'display' ? this.ctx.secrets : new Set<string>();
+    const hidden = this.ctx.mode === 'display' ? this.ctx.secrets : NO_SECRETS;
     return renderTemplate(template, this.ctx.lookup, hidden);
   }
 
-  env(path: readonly PathSegment[], env: RawEnv | undefined): Record<string, string> {
+  /** The variables at `[...parent, key]`, each value a string. */
+  env(parent: readonly PathSegment[], key: string, env: RawEnv | undefined): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(env ?? {})) out[key] = this.text([...path, key], String(value));
+    if (env === undefined) return out;
+    for (const name of Object.keys(env)) {
+      const value = String(env[name]);
+      out[name] = value.includes('$') ? this.text([...parent, key, name], value) : value;
+    }
     return out;
   }
 
+  /** The duration at `[...parent, key]` in ms, if written and valid. */
   duration(
-    path: readonly PathSegment[],
+    parent: readonly PathSegment[],
+    key: string,
     value: string | undefined,
     rule: 'positive' | 'zero-ok',
   ): number | undefined {
@@ -153,7 +179,7 @@ class Resolver {
     if (ms === undefined) return undefined; // the schema reports it
     if (ms === 0 && rule === 'positive') {
       this.ctx.report(
-        path,
+        [...parent, key],
         'invalid-duration',
         'must be greater than zero',
         `for example "${rule === 'positive' ? '1s' : '0s'}"`,
@@ -197,15 +223,17 @@ class Resolver {
     } else {
       command.argv = this.argv(runPath, raw.run);
     }
-    if (raw.cwd !== undefined) command.cwd = this.text([...path, 'cwd'], raw.cwd);
-    Object.assign(command.env, this.env([...path, 'env'], raw.env));
-    command.timeout_ms = this.duration([...path, 'timeout'], raw.timeout, 'positive') ?? null;
+    if (raw.cwd !== undefined) command.cwd = this.textAt(path, 'cwd', raw.cwd);
+    if (raw.env !== undefined) Object.assign(command.env, this.env(path, 'env', raw.env));
+    command.timeout_ms = this.duration(path, 'timeout', raw.timeout, 'positive') ?? null;
     if (isStart && 'daemon' in raw) command.daemon = raw.daemon === true;
     return command;
   }
 
   private argv(path: readonly PathSegment[], run: string | (string | number)[]): string[] {
-    if (Array.isArray(run)) return run.map((word, index) => this.text([...path, index], String(word)));
+    if (Array.isArray(run)) return run.map((word, index) => this.textAt(path, index, String(word)));
+    const plain = plainWords(run);
+    if (plain) return plain;
     const words = splitCommandLine(run);
     if (!words.ok) {
       this.ctx.report(
@@ -222,7 +250,8 @@ class Resolver {
   health(base: readonly PathSegment[], raw: RawService, inherited: Inherited): ResolvedHealth {
     const written = raw.health;
     const form = Array.isArray(written) ? undefined : written;
-    const checksPath = Array.isArray(written) ? [...base, 'health'] : [...base, 'health', 'checks'];
+    const healthPath = [...base, 'health'];
+    const checksPath = Array.isArray(written) ? healthPath : [...healthPath, 'checks'];
     const items = Array.isArray(written) ? written : (written?.checks ?? []);
     const own: RawHealthTiming = form ?? {};
     const shared: RawHealthTiming = this.ctx.defaults.health ?? {};
@@ -232,8 +261,8 @@ class Resolver {
     ): number => {
       const rule = key === 'start_period' ? 'zero-ok' : 'positive';
       return (
-        this.duration([...base, 'health', key], own[key], rule) ??
-        this.duration(['defaults', 'health', key], shared[key], rule) ??
+        this.duration(healthPath, key, own[key], rule) ??
+        this.duration(DEFAULT_HEALTH, key, shared[key], rule) ??
         builtin
       );
     };
@@ -257,8 +286,10 @@ class Resolver {
   }
 
   private check(path: PathSegment[], item: RawCheck, inherited: Inherited): ResolvedCheck | undefined {
-    const kinds = CHECK_KINDS.filter((kind) => item[kind] !== undefined);
-    if (kinds.length !== 1) {
+    let written = 0;
+    for (const kind of CHECK_KINDS) if (item[kind] !== undefined) written += 1;
+    if (written !== 1) {
+      const kinds = CHECK_KINDS.filter((kind) => item[kind] !== undefined);
       this.ctx.report(
         path,
         'invalid-value',
@@ -296,14 +327,18 @@ class Resolver {
         item.tcp.host !== undefined
           ? this.text([...path, 'tcp', 'host'], item.tcp.host)
           : (inherited.host?.address ?? BUILTIN.tcpHost);
-      return { kind: 'tcp', host, port: this.port([...path, 'tcp', 'port'], item.tcp.port) };
+      // A port written as a number, the common case, needs neither text nor path.
+      const port =
+        typeof item.tcp.port === 'number'
+          ? item.tcp.port
+          : this.port([...path, 'tcp', 'port'], item.tcp.port);
+      return { kind: 'tcp', host, port };
     }
     const exec = item.exec as RawCommand;
     return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
   }
 
-  private port(path: PathSegment[], written: number | string): number {
-    if (typeof written === 'number') return written;
+  private port(path: PathSegment[], written: string): number {
     const text = this.text(path, written);
     const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
     if (!(port >= 1 && port <= 65535)) {

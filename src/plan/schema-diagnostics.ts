@@ -3,6 +3,7 @@ import { closest } from '../util/closest.js';
 import { explainDuration } from '../util/duration.js';
 import type { PathSegment } from './locate.js';
 import { leafKinds, NAME_PATTERN, Plan, type RawPlan } from './schema.js';
+import { compileCheck } from './schema-check.js';
 import {
   chooseOption,
   defOf,
@@ -22,6 +23,9 @@ type Issue = z.core.$ZodIssue;
 
 /** Checks plain plan data against the schema, reporting every structural problem with its location. */
 export function checkSchema(data: unknown, sink: Sink): RawPlan | undefined {
+  // A valid plan is the common case: said valid by a check that copies nothing, it is its own
+  // typed form (schema-check.ts). Otherwise zod says what is wrong, and where.
+  if (compileCheck(Plan)?.(data)) return data as RawPlan;
   const result = Plan.safeParse(data);
   if (result.success) return result.data;
   for (const issue of result.error.issues) mapIssue(issue, [], data, sink);

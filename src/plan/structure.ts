@@ -46,7 +46,10 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
     deps.set(name, checkDependencies(name, service, nameSet, names, sink));
   }
 
-  const cycles = findCycles(deps);
+  // Computing the depths takes every service of an acyclic graph and leaves out those on or
+  // behind a cycle: only then is the search for the cycles themselves needed.
+  const depth = depths(deps);
+  const cycles = depth.size === deps.size ? [] : findCycles(deps);
   for (const cycle of cycles) {
     const [first, second] = cycle as [string, string];
     const index = (services[first] as Data).depends_on as unknown[];
@@ -61,7 +64,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   if (declared) {
     checkStageOrder(services, deps, stageOf, stageIndex, sink);
   } else if (cycles.length === 0) {
-    for (const [name, depth] of depths(deps)) stageOf.set(name, `${WAVE_PREFIX}${depth}`);
+    for (const [name, wave] of depth) stageOf.set(name, `${WAVE_PREFIX}${wave}`);
   }
   return { declared, deps, stageOf };
 }
@@ -160,6 +163,11 @@ function checkDependencies(
   const known: string[] = [];
   list.forEach((dep, index) => {
     if (typeof dep !== 'string') return; // the schema reports the type
+    // The common case first: a path for a diagnostic only when there is one to report.
+    if (dep !== name && nameSet.has(dep) && !known.includes(dep)) {
+      known.push(dep);
+      return;
+    }
     const path = ['services', name, 'depends_on', index];
     if (dep === name) {
       sink.report(
@@ -176,15 +184,13 @@ function checkDependencies(
         `service "${name}" depends on "${dep}", which is not a service of this plan`,
         guess ? `did you mean "${guess}"?` : undefined,
       );
-    } else if (known.includes(dep)) {
+    } else {
       sink.report(
         path,
         'invalid-value',
         `service "${name}" lists "${dep}" twice in depends_on`,
         'list it once',
       );
-    } else {
-      known.push(dep);
     }
   });
   return known;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { join } from 'shlex';
 import { describe, expect, it } from 'vitest';
-import { splitCommandLine } from '../../src/plan/command-line.js';
+import { plainWords, splitCommandLine } from '../../src/plan/command-line.js';
 import { renderTemplate } from '../../src/plan/interpolate.js';
 
 type Env = Record<string, string>;
@@ -217,5 +217,31 @@ describe('Commands: a string is split into argv like a shell, without a shell (S
       expect(splitError('echo ${')).toMatch(/unclosed/);
       expect(splitError('echo ${1A}')).toMatch(/not a variable reference/);
     });
+  });
+});
+
+describe('Commands without quotes, escapes or variables: the short path', () => {
+  const render = (input: string) => {
+    const words = splitCommandLine(input);
+    return words.ok ? words.value.map((word) => renderTemplate(word, () => undefined)) : undefined;
+  };
+
+  it('gives the words splitCommandLine gives, for any such command', () => {
+    const plainText = fc.string({
+      unit: fc.constantFrom('a', 'b', '-', ' ', '\t', '\n', '\r', '\f', '\v', '*', ';', '|', '>', '=', 'é'),
+    });
+    fc.assert(
+      fc.property(plainText, (input) => {
+        expect(plainWords(input), JSON.stringify(input)).toEqual(render(input));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('declines a command with a quote, a backslash or a $, and one without words', () => {
+    for (const input of ["echo 'a b'", 'echo "a"', 'a\\ b', 'echo $HOME', 'echo ${A}', '', ' \t\n']) {
+      expect(plainWords(input), JSON.stringify(input)).toBeUndefined();
+    }
+    expect(plainWords(' pg_ctl  start\t-w\n')).toEqual(['pg_ctl', 'start', '-w']);
   });
 });

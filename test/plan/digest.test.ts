@@ -105,6 +105,14 @@ describe('Plan digest: canonical JSON (SPEC 3, "Output"; RFC 8785)', () => {
     );
   });
 
+  it('an integer-like or __proto__ key deep inside changes nothing (such objects are written key by key)', () => {
+    const value = { b: { x: [{ 10: 1, 9: 2 }] }, a: JSON.parse('{"__proto__":{"z":1,"y":2}}') };
+    expect(canonicalJson(value)).toBe('{"a":{"__proto__":{"y":2,"z":1}},"b":{"x":[{"10":1,"9":2}]}}');
+    expect(canonicalJson({ s: { b: 1, a: [true, null, undefined] } })).toBe(
+      '{"s":{"a":[true,null,null],"b":1}}',
+    );
+  });
+
   it('lone surrogates in strings are escaped, so the output is well-formed Unicode', () => {
     expect(canonicalJson({ '\udc00': '\ud800' })).toBe('{"\\udc00":"\\ud800"}');
   });

@@ -276,6 +276,25 @@ describe('Dependency graph (SPEC 2, "Stages" and "Validation"; SPEC 4 start orde
     });
   });
 
+  describe('depths as a test for cycles (checkStructure searches for cycles only when depths miss a service)', () => {
+    const anyGraph = fc
+      .uniqueArray(fc.stringMatching(/^[a-z]{1,2}$/), { minLength: 1, maxLength: 12 })
+      .chain((names) =>
+        fc
+          .tuple(...names.map(() => fc.subarray(names)))
+          .map((lists) => new Map(names.map((name, i) => [name, lists[i]!.filter((dep) => dep !== name)]))),
+      );
+
+    it('on any graph, depths cover every service exactly when there is no cycle', () => {
+      fc.assert(
+        fc.property(anyGraph, (deps) => {
+          expect(depths(deps).size === deps.size).toBe(findCycles(deps).length === 0);
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+
   describe('selection with dependencies (`--only`)', () => {
     it('the named services come with everything they depend on, transitively, and nothing else', () => {
       const deps = new Map([
