@@ -80,8 +80,14 @@ export interface StageApproved {
   type: 'stage.approved';
   stage: string;
   approver: string;
-  /** How the approval was given. */
-  via: 'yes' | 'approve-flag' | 'prompt' | 'journal';
+  /** How the approval was given; `approve`: by `restore approve`, from the run's inbox. */
+  via: 'yes' | 'approve-flag' | 'prompt' | 'journal' | 'approve';
+  /** `restore approve --comment` (SPEC section 9); null when none was given. */
+  comment?: string | null;
+  /** When the approval was given, as the signed record says (ISO 8601). */
+  approved_at?: string;
+  /** `restore approve --sign-with`: the OpenSSH signature (armored) over the canonical record. */
+  signature?: string;
 }
 
 export interface AwaitingApproval {

@@ -45,7 +45,10 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         );
         return;
       case 'stage.approved':
-        line(event.time, `stage ${event.stage} approved by ${event.approver} (${via(event.via)})`);
+        line(
+          event.time,
+          `stage ${event.stage} approved by ${event.approver} (${via(event.via)}${event.signature ? ', signed' : ''})${event.comment ? `: ${event.comment}` : ''}`,
+        );
         return;
       case 'run.awaiting-approval':
         line(

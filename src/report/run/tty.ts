@@ -167,7 +167,9 @@ export function createTtyRenderer(
         break;
       }
       case 'stage.approved':
-        above(`${c.green('✓')} stage ${event.stage} approved by ${event.approver} (${via(event.via)})`);
+        above(
+          `${c.green('✓')} stage ${event.stage} approved by ${event.approver} (${via(event.via)}${event.signature ? ', signed' : ''})${event.comment ? `: ${event.comment}` : ''}`,
+        );
         break;
       case 'run.awaiting-approval': {
         const stage = stageOf(event.stage);

@@ -24,6 +24,8 @@ export function via(how: string): string {
       return '--approve';
     case 'prompt':
       return 'at the prompt';
+    case 'approve':
+      return 'restore approve';
     default:
       return 'earlier in this run';
   }
