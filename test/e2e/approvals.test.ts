@@ -288,7 +288,9 @@ describe('SPEC 9 signed approvals', () => {
     keys(dir, ['alice']);
     plan(dir, signedRule);
     expect((await apply(dir)).code).toBe(EXIT.awaitingApproval);
-    expect((await approve(dir, 'alice', '--sign-with', 'alice', '--comment', 'core only')).code).toBe(EXIT.ok);
+    expect((await approve(dir, 'alice', '--sign-with', 'alice', '--comment', 'core only')).code).toBe(
+      EXIT.ok,
+    );
     const file = join(inbox(dir), 'alice.json');
     const record = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify({ ...record, comment: 'everything' }));
@@ -307,7 +309,9 @@ describe('SPEC 9 signed approvals', () => {
     plan(two, { approvers: 2 });
     const result = await apply(two, '--yes');
     expect(result.code).toBe(EXIT.awaitingApproval);
-    expect(result.stderr).toContain('It needs 2 approvals: each approver runs restore approve plan.yaml --stage core');
+    expect(result.stderr).toContain(
+      'It needs 2 approvals: each approver runs restore approve plan.yaml --stage core',
+    );
     expect(approvers(journal(two).lines)).toEqual([]);
   });
 });
