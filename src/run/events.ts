@@ -90,6 +90,23 @@ export interface StageApproved {
   signature?: string;
 }
 
+/**
+ * A gate waits for approvals (`apply --wait-approval`, or after the prompt on a terminal): said
+ * once, so that whoever watches knows who must act and how. Then `stage.approved` per approval,
+ * and the stage starts, or the wait ends with `run.awaiting-approval`.
+ */
+export interface WaitingApproval {
+  type: 'stage.waiting-approval';
+  stage: string;
+  /** Distinct approvals counted so far, and how many the stage needs. */
+  approvals: number;
+  approvers: number;
+  /** The names that may approve; null: anyone. */
+  from: string[] | null;
+  signed: boolean;
+  timeout_ms: number;
+}
+
 export interface AwaitingApproval {
   type: 'run.awaiting-approval';
   stage: string;
@@ -248,6 +265,7 @@ export type RunEvent =
   | RunResumed
   | StageStarted
   | StageApproved
+  | WaitingApproval
   | AwaitingApproval
   | ServiceStarting
   | ServiceAttempt

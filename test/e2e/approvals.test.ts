@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { type CliResult, hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
+import { BIN, type CliResult, hasStackTrace, runCli, spawnCli, whenOutput } from '../helpers/cli.js';
 import { useWorkDirs } from '../helpers/e2e.js';
 import { eventually } from '../helpers/processes.js';
 import { writeFile } from '../helpers/tmp.js';
@@ -159,6 +159,42 @@ describe('SPEC 9 restore approve', () => {
       comment: 'db snapshot checked',
     });
     expect(approvers(journal(dir).lines)).toEqual(['alice', 'bob']);
+  });
+
+  it('on a terminal the prompt is the approval of --approver, and the gate waits for the rest', async () => {
+    const dir = workDir();
+    plan(dir, { approvers: 2, from: ['alice', 'bob'] });
+    // A real terminal: util-linux script(1) runs apply on a pseudo-terminal.
+    const command = `${process.execPath} ${BIN} apply plan.yaml --state-dir state --approver alice`;
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const stop = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await whenOutput(child, 'Start stage "core" (1 service)? [y/N]');
+      child.stdin!.write('y\n');
+      await whenOutput(
+        child,
+        /waits for 1 approval from alice, bob \(1 of 2 given; restore approve --stage core\)/,
+      );
+      expect((await approve(dir, 'bob')).code).toBe(EXIT.ok);
+      expect(await exited, output).toBe(EXIT.ok);
+    } finally {
+      clearTimeout(stop);
+      child.kill('SIGKILL');
+    }
+    const given = journal(dir).lines.filter((l) => l.event === 'stage.approved');
+    expect(given.map((l) => [l.approver, l.via])).toEqual([
+      ['alice', 'prompt'],
+      ['bob', 'approve'],
+    ]);
   });
 
   it('refuses the same name twice, a name outside from, an unknown stage and one that needs no approval', async () => {

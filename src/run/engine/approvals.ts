@@ -154,6 +154,15 @@ class Gate {
   async wait(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const { signal } = this.context;
+    this.context.bus.emit({
+      type: 'stage.waiting-approval',
+      stage: this.stage.name,
+      approvals: this.#counted.size,
+      approvers: this.rule.approvers,
+      from: this.rule.from,
+      signed: this.rule.signed,
+      timeout_ms: timeoutMs,
+    });
     while (!this.satisfied && !signal.aborted && Date.now() < deadline) {
       try {
         await sleep(Math.min(INBOX_POLL_MS, Math.max(0, deadline - Date.now())), undefined, { signal });
