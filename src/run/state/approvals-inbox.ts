@@ -112,8 +112,8 @@ export function readApprovals(
     if (errnoOf(error) === 'ENOENT') return { approvals: [], problems: [] };
     throw error;
   }
-  // A directory of someone else's, or a link in its place, is refused as any state is.
-  checkStateDirectory(dir);
+  // A directory of someone else's, or a link in the place of one, is refused as any state is.
+  for (const d of [inboxDir(state), join(inboxDir(state), run), dir]) checkStateDirectory(d);
   try {
     names = readdirSync(dir);
   } catch (error) {
