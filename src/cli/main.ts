@@ -105,8 +105,10 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
     .description('run the restoration: stages in order, each service after its dependencies are healthy')
     .argument('<plan>', 'plan file (YAML)')
     .option('--dry-run', 'print the plan preview (as `restore plan`) and run nothing')
-    .option('--yes', 'approve every stage that needs approval')
+    .option('--yes', 'approve every stage that needs one unsigned approval')
     .option('--approve <stage>', 'approve this stage (repeatable, or comma-separated)', collect, [])
+    .option('--wait-approval', 'wait at a stage that needs approval until `restore approve` gives enough')
+    .option('--approval-timeout <duration>', 'with --wait-approval: the longest a stage waits', '30m')
     .addOption(
       new Option('--concurrency <n>', 'at most this many services in flight at once')
         .default('4')
@@ -221,6 +223,25 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       setExit(await runCheck(plan, options, io));
     });
 
+  program
+    .command('approve')
+    .description('record an approval of a stage for the run of a plan that awaits it')
+    .argument('<plan>', 'plan file (YAML)')
+    .requiredOption('--stage <name>', 'the stage to approve')
+    .option('--as <name>', 'who approves (default: $USER)')
+    .option('--comment <text>', 'recorded with the approval')
+    .option('--sign-with <keyfile>', 'sign the approval with this OpenSSH private key (ssh-keygen -Y sign)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .addHelpText(
+      'after',
+      '\nExit status: 0 recorded, 1 invalid plan, 2 refused (no run awaits it, a name already counted\n' +
+        'or not allowed, a signature missing or not valid).',
+    )
+    .action(async (plan: string, options: import('./commands/approve.js').ApproveOptions) => {
+      const { runApprove } = await import('./commands/approve.js');
+      setExit(await runApprove(plan, options, io));
+    });
+
   const audit = program.command('audit').description('check the records restore keeps');
   audit
     .command('verify')
@@ -228,9 +249,13 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       "verify a run journal's hash chain: exit 0 with the line count, or 1 naming the first bad line",
     )
     .argument('<journal>', 'a journal file: <state-dir>/<plan>/runs/<run-id>.jsonl')
-    .action(async (journal: string) => {
+    .option(
+      '--plan <file>',
+      "the run's plan, whose allowed_signers re-verify signed approvals (default: the file the run recorded)",
+    )
+    .action(async (journal: string, options: import('./commands/audit.js').AuditOptions) => {
       const { runAuditVerify } = await import('./commands/audit.js');
-      setExit(await runAuditVerify(journal, io));
+      setExit(await runAuditVerify(journal, io, options));
     });
 
   program

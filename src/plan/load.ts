@@ -6,7 +6,13 @@ import { compareDiagnostics, type Diagnostic } from './diagnostic.js';
 import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
 import type { PartialHost } from './hosts.js';
-import type { ResolvedHost, ResolvedPlan, ResolvedService, ResolvedStage } from './model.js';
+import type {
+  ResolvedApproval,
+  ResolvedHost,
+  ResolvedPlan,
+  ResolvedService,
+  ResolvedStage,
+} from './model.js';
 import { parseYaml, parseYamlFast, parseYamlLeniently } from './parse.js';
 import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
 import {
@@ -19,6 +25,7 @@ import {
   type RawHealthTiming,
   type RawPlan,
   Service,
+  type Stage,
 } from './schema.js';
 import { checkSchema } from './schema-diagnostics.js';
 import { formatPath } from './schema-walk.js';
@@ -237,7 +244,8 @@ function buildStages(raw: RawPlan, structure: Structure): ResolvedStage[] {
     return raw.stages.map((stage) => ({
       name: stage.name,
       description: stage.description ?? null,
-      approval: stage.approval ?? false,
+      approval: stage.approval !== undefined && stage.approval !== false,
+      approval_rule: approvalRule(stage.approval),
       concurrency: stage.concurrency ?? null,
       computed: false,
       services: order(stage.name),
@@ -250,11 +258,24 @@ function buildStages(raw: RawPlan, structure: Structure): ResolvedStage[] {
       name,
       description: null,
       approval: false,
+      approval_rule: null,
       concurrency: null,
       computed: true,
       services: order(name),
     };
   });
+}
+
+/** `approval: true` is one unsigned approval from anyone; the object form says who and how many. */
+function approvalRule(approval: z.infer<typeof Stage>['approval']): ResolvedApproval | null {
+  if (approval === undefined || approval === false) return null;
+  if (approval === true) return { approvers: 1, from: null, signed: false, allowed_signers: null };
+  return {
+    approvers: approval.approvers ?? 1,
+    from: approval.from ?? null,
+    signed: approval.signed ?? false,
+    allowed_signers: approval.allowed_signers ?? null,
+  };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

@@ -86,10 +86,23 @@ export interface ResolvedService {
   health: ResolvedHealth;
 }
 
+/** SPEC section 9: `approval: true` is one unsigned approval from anyone. */
+export interface ResolvedApproval {
+  approvers: number;
+  /** Only these names count; null: any name. */
+  from: string[] | null;
+  signed: boolean;
+  /** As written in the plan; relative to the plan file's directory. */
+  allowed_signers: string | null;
+}
+
 export interface ResolvedStage {
   name: string;
   description: string | null;
+  /** Whether a human must approve the stage before it starts (any form of `approval:`). */
   approval: boolean;
+  /** Who and how many must approve (SPEC section 9); null when `approval` is false. */
+  approval_rule: ResolvedApproval | null;
   concurrency: number | null;
   /** True for `wave-k` stages computed from the dependency graph. */
   computed: boolean;

@@ -197,13 +197,42 @@ export const Defaults = z.strictObject({
   health: HealthTiming.optional().meta({ description: 'Health timing every service inherits.' }),
 });
 
+/**
+ * Approver names appear in file names of the approvals inbox (src/run/state/approvals-inbox.ts):
+ * what a login name or an e-mail address holds, never a `/` nor a leading dot.
+ */
+export const APPROVER_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$';
+
+const ApproverName = z
+  .string()
+  .regex(new RegExp(APPROVER_PATTERN))
+  .meta({ description: 'An approver: letters, digits, `_`, `.`, `@`, `+`, `-`; at most 64 characters.' });
+
+/** SPEC section 9: how many distinct people must approve a stage, which ones, and how. */
+export const ApprovalRule = z.strictObject({
+  approvers: Count(1, 'How many distinct people must approve. Default 1.').optional().meta({ default: 1 }),
+  from: z
+    .array(ApproverName)
+    .optional()
+    .meta({ description: 'Only these names count; at least `approvers` of them.' }),
+  signed: z.boolean().optional().meta({
+    description: 'Each approval is an OpenSSH signature (`restore approve --sign-with`).',
+    default: false,
+  }),
+  allowed_signers: z.string().min(1).optional().meta({
+    description:
+      "ssh-keygen allowed_signers file the signatures are checked against; required with `signed: true`; relative to the plan file's directory.",
+  }),
+});
+
 export const Stage = z.strictObject({
   name: Name,
   description: z.string().optional().meta({ description: 'What the stage brings back, for people.' }),
-  approval: z
-    .boolean()
-    .optional()
-    .meta({ description: 'Ask a human before this stage starts. Default false.', default: false }),
+  approval: z.union([z.boolean(), ApprovalRule]).optional().meta({
+    description:
+      'Ask a human before this stage starts: true (one approver), or who and how many must approve. Default false.',
+    default: false,
+  }),
   concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
 });
 

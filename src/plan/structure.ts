@@ -1,4 +1,5 @@
 import { closest } from '../util/closest.js';
+import { checkApprovals } from './approval.js';
 import { depths, findCycles } from './graph.js';
 import type { Sink } from './sink.js';
 
@@ -30,6 +31,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   const names = Object.keys(services);
   const nameSet = new Set(names);
   const declared = declaredStages(plan.stages, sink);
+  checkApprovals(plan.stages, sink);
   const hostNames = isRecord(plan.hosts) ? Object.keys(plan.hosts) : [];
   const stageIndex = new Map(declared?.map((name, index) => [name, index]) ?? []);
   const deps = new Map<string, string[]>();

@@ -80,8 +80,31 @@ export interface StageApproved {
   type: 'stage.approved';
   stage: string;
   approver: string;
-  /** How the approval was given. */
-  via: 'yes' | 'approve-flag' | 'prompt' | 'journal';
+  /** How the approval was given; `approve`: by `restore approve`, from the run's inbox. */
+  via: 'yes' | 'approve-flag' | 'prompt' | 'journal' | 'approve';
+  /** `restore approve --comment` (SPEC section 9); null when none was given. */
+  comment?: string | null;
+  /** When the approval was given, as the signed record says (ISO 8601). */
+  approved_at?: string;
+  /** `restore approve --sign-with`: the OpenSSH signature (armored) over the canonical record. */
+  signature?: string;
+}
+
+/**
+ * A gate waits for approvals (`apply --wait-approval`, or after the prompt on a terminal): said
+ * once, so that whoever watches knows who must act and how. Then `stage.approved` per approval,
+ * and the stage starts, or the wait ends with `run.awaiting-approval`.
+ */
+export interface WaitingApproval {
+  type: 'stage.waiting-approval';
+  stage: string;
+  /** Distinct approvals counted so far, and how many the stage needs. */
+  approvals: number;
+  approvers: number;
+  /** The names that may approve; null: anyone. */
+  from: string[] | null;
+  signed: boolean;
+  timeout_ms: number;
 }
 
 export interface AwaitingApproval {
@@ -242,6 +265,7 @@ export type RunEvent =
   | RunResumed
   | StageStarted
   | StageApproved
+  | WaitingApproval
   | AwaitingApproval
   | ServiceStarting
   | ServiceAttempt

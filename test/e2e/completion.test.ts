@@ -53,10 +53,10 @@ describe('restore completion', () => {
   });
 
   it('bash: completes command names', async () => {
-    const [all, ap] = await complete([''], ['ap']);
+    const [all, app] = await complete([''], ['appl']);
     expect(all).toEqual(expect.arrayContaining(['validate', 'plan', 'apply', 'completion']));
     expect(all).not.toContain('__complete');
-    expect(ap).toEqual(['apply']);
+    expect(app).toEqual(['apply']);
   });
 
   it('bash: completes flags and the values of --format', async () => {

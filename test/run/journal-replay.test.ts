@@ -425,6 +425,15 @@ const SAMPLES: { [T in JournalEventType]: Sample<T> } = {
   },
   'stage.started': stageStarted('core', 1),
   'stage.approved': { type: 'stage.approved', stage: 'app', approver: 'ops', via: 'journal' },
+  'stage.waiting-approval': {
+    type: 'stage.waiting-approval',
+    stage: 'app',
+    approvals: 1,
+    approvers: 2,
+    from: ['alice', 'bob'],
+    signed: true,
+    timeout_ms: 60_000,
+  },
   'run.awaiting-approval': { type: 'run.awaiting-approval', stage: 'app', services: 2 },
   'service.starting': starting('db', 'core', 1, 'mark-1'),
   'service.attempt': {

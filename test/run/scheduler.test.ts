@@ -25,6 +25,7 @@ function planOf(
     name: s.name,
     description: null,
     approval: s.approval ?? false,
+    approval_rule: s.approval ? { approvers: 1, from: null, signed: false, allowed_signers: null } : null,
     concurrency: s.concurrency ?? null,
     computed: s.computed ?? false,
     services: s.services.map((x) => x.name),

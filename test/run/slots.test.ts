@@ -24,6 +24,7 @@ function planOf(
         name: s.name,
         description: null,
         approval: false,
+        approval_rule: null,
         concurrency: s.concurrency ?? null,
         computed: s.computed ?? false,
         services: s.services.map((x) => x.name),

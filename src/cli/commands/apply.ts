@@ -16,6 +16,7 @@ import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { takeLock } from '../../run/state/lock.js';
 import { ensurePlanState, type StateDirChoice } from '../../run/state/state-dir.js';
 import { StateError, unusable } from '../../run/state/state-files.js';
+import { parseDuration } from '../../util/duration.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { OnFailure } from '../choices.js';
 import { CommandError, UsageError } from '../errors.js';
@@ -40,6 +41,10 @@ export interface ApplyOptions {
   logFormat: LogFormat;
   verbose?: boolean;
   approver?: string;
+  /** `--wait-approval`: wait at a gate off a terminal too (SPEC section 9). */
+  waitApproval?: boolean;
+  /** `--approval-timeout`, a duration. */
+  approvalTimeout?: string;
 }
 
 /** `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. */
@@ -52,6 +57,12 @@ export async function runApply(
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new UsageError(`--concurrency must be a whole number of at least 1, not "${options.concurrency}"`);
+  }
+  const approvalTimeoutMs = parseDuration(options.approvalTimeout ?? '30m');
+  if (approvalTimeoutMs === undefined) {
+    throw new UsageError(
+      `--approval-timeout takes a duration such as 30m or 1h30m, not "${options.approvalTimeout}"`,
+    );
   }
   if (options.expectDigest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(options.expectDigest)) {
     throw new UsageError(
@@ -86,7 +97,18 @@ export async function runApply(
       );
     }
     const stateDir = useStateDir(options.stateDir, file, io);
-    return await applyLocked({ loaded, plan, spawner, file, options, io, argv, concurrency, stateDir });
+    return await applyLocked({
+      loaded,
+      plan,
+      spawner,
+      file,
+      options,
+      io,
+      argv,
+      concurrency,
+      stateDir,
+      approvalTimeoutMs,
+    });
   } finally {
     spawner?.close();
   }
@@ -109,6 +131,7 @@ interface ApplyRequest {
   argv: readonly string[];
   concurrency: number;
   stateDir: StateDirChoice;
+  approvalTimeoutMs: number;
 }
 
 async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
@@ -169,6 +192,7 @@ async function execute(
   onRun: (run: string) => void,
 ): Promise<ExitCode> {
   const { loaded, plan, spawner, file, options, io, argv, concurrency, stateDir } = request;
+  const { approvalTimeoutMs } = request;
   // The view for --log-format and the terminal, then the summary when the run ends (views.ts).
   const view = await createRunView(options.logFormat, {
     stdout: io.stdout,
@@ -204,6 +228,8 @@ async function execute(
         yes: options.yes === true,
         stages: new Set(options.approve.flatMap((value) => value.split(',')).map((s) => s.trim())),
         approver: options.approver ?? io.env.USER ?? safeUser(),
+        wait: options.waitApproval === true,
+        timeoutMs: approvalTimeoutMs,
         ...(interactive
           ? { ask: (question: string) => askYesNo(question, io, view, controller, hangup.signal) }
           : {}),
@@ -235,7 +261,7 @@ async function execute(
       case 'awaiting-approval':
         io.stderr.write(
           `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            `Continue with: restore apply ${quote(file)} --resume --approve ${outcome.awaiting}${stateDirFlag(stateDir)}\n`,
+            continueWith(file, outcome.awaiting ?? '', plan, stateDirFlag(stateDir)),
         );
         return EXIT.awaitingApproval;
       case 'interrupted':
@@ -278,6 +304,21 @@ async function askYesNo(
     rl.close();
     view.resume?.();
   }
+}
+
+/**
+ * How to go on after exit 4: `--approve` for a gate that one unsigned approval opens; otherwise
+ * the approvals `restore approve` records, then `--resume`.
+ */
+function continueWith(file: string, stage: string, plan: ResolvedPlan, flag: string): string {
+  const rule = plan.stages.find((s) => s.name === stage)?.approval_rule;
+  if (!rule || (rule.approvers === 1 && !rule.signed))
+    return `Continue with: restore apply ${quote(file)} --resume --approve ${stage}${flag}\n`;
+  const how = `${rule.approvers} approval${rule.approvers === 1 ? '' : 's'}${rule.signed ? ', signed' : ''}`;
+  return (
+    `It needs ${how}: each approver runs restore approve ${quote(file)} --stage ${stage}${flag}` +
+    `${rule.signed ? ' --sign-with KEY' : ''}\nthen continue with: restore apply ${quote(file)} --resume${flag}\n`
+  );
 }
 
 /** A path relative to the working directory when it is inside it. */

@@ -1,6 +1,7 @@
 import { quote } from 'shlex';
 import { formatCommand } from '../../plan/command-text.js';
 import type {
+  ResolvedApproval,
   ResolvedCheck,
   ResolvedCommand,
   ResolvedHealth,
@@ -115,4 +116,17 @@ export function describeHost(host: ResolvedHost | undefined): string {
   const user = host.user !== null ? `${host.user}@` : '';
   const caps = host.concurrency !== null ? `, at most ${host.concurrency} at once` : '';
   return `${host.name}: ${user}${host.address}:${host.port}${caps}`;
+}
+
+/**
+ * A stage's approval, in words: `approval required` for one approval from anyone (as it always
+ * read), else who and how many, e.g. `approval required: 2 of alice, bob, carol, signed`.
+ */
+export function approvalWords(rule: ResolvedApproval | null): string {
+  if (rule === null) return '';
+  const parts: string[] = [];
+  if (rule.approvers > 1 || rule.from !== null)
+    parts.push(`${rule.approvers}${rule.from !== null ? ` of ${rule.from.join(', ')}` : ` approvers`}`);
+  if (rule.signed) parts.push('signed');
+  return `approval required${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
 }

@@ -17,6 +17,7 @@ export function renderPlanJson(view: PlanView): string {
       stages: plan.stages.map((stage) => ({
         name: stage.name,
         approval: stage.approval,
+        approval_rule: stage.approval_rule,
         description: stage.description,
         concurrency: stage.concurrency,
         computed: stage.computed,

@@ -1,6 +1,7 @@
 import { quote } from 'shlex';
 import { formatDuration } from '../../util/duration.js';
 import {
+  approvalWords,
   commandTraits,
   countWords,
   describeCheck,
@@ -27,7 +28,7 @@ export function renderPlanMarkdown(view: PlanView): string {
   let position = 0;
   plan.stages.forEach((stage, index) => {
     const flags = [
-      stage.approval ? 'approval required' : '',
+      stage.approval ? approvalWords(stage.approval_rule) || 'approval required' : '',
       stage.concurrency !== null ? `at most ${stage.concurrency} at once` : '',
     ]
       .filter(Boolean)

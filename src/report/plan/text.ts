@@ -1,5 +1,6 @@
 import type { Colors } from '../style.js';
 import {
+  approvalWords,
   commandTraits,
   countWords,
   describeCheck,
@@ -25,7 +26,7 @@ export function renderPlanText(view: PlanView, c: Colors): string {
   let position = 0;
   plan.stages.forEach((stage, index) => {
     const traits: string[] = [];
-    if (stage.approval) traits.push(c.yellow('approval required'));
+    if (stage.approval) traits.push(c.yellow(approvalWords(stage.approval_rule) || 'approval required'));
     if (stage.concurrency !== null) traits.push(`at most ${stage.concurrency} at once`);
     out.push('');
     out.push(

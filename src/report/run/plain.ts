@@ -1,7 +1,15 @@
 import type { Listener, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { Colors } from '../style.js';
-import { escapedWords, failingChecks, formatElapsed, inFlightWords, plural, via } from './words.js';
+import {
+  escapedWords,
+  failingChecks,
+  formatElapsed,
+  inFlightWords,
+  plural,
+  via,
+  waitingWords,
+} from './words.js';
 
 /**
  * The view of a run off a terminal (CI logs, pipes): one line per step, prefixed with the time
@@ -45,7 +53,13 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         );
         return;
       case 'stage.approved':
-        line(event.time, `stage ${event.stage} approved by ${event.approver} (${via(event.via)})`);
+        line(
+          event.time,
+          `stage ${event.stage} approved by ${event.approver} (${via(event.via)}${event.signature ? ', signed' : ''})${event.comment ? `: ${event.comment}` : ''}`,
+        );
+        return;
+      case 'stage.waiting-approval':
+        line(event.time, c.yellow(waitingWords(event)));
         return;
       case 'run.awaiting-approval':
         line(

@@ -2,7 +2,7 @@ import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import { type Colors, padVisible } from '../style.js';
-import { escapedWords, formatElapsed, inFlightWords, plural, via } from './words.js';
+import { escapedWords, formatElapsed, inFlightWords, plural, via, waitingWords } from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
 
@@ -167,8 +167,16 @@ export function createTtyRenderer(
         break;
       }
       case 'stage.approved':
-        above(`${c.green('✓')} stage ${event.stage} approved by ${event.approver} (${via(event.via)})`);
+        above(
+          `${c.green('✓')} stage ${event.stage} approved by ${event.approver} (${via(event.via)}${event.signature ? ', signed' : ''})${event.comment ? `: ${event.comment}` : ''}`,
+        );
         break;
+      case 'stage.waiting-approval': {
+        const stage = stageOf(event.stage);
+        if (stage) stage.note = c.yellow(`waiting for approvals (${event.approvals} of ${event.approvers})`);
+        above(c.yellow(waitingWords(event)));
+        break;
+      }
       case 'run.awaiting-approval': {
         const stage = stageOf(event.stage);
         if (stage) stage.note = c.yellow('waiting for approval');

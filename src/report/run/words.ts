@@ -1,5 +1,5 @@
 import type { Timed } from '../../run/events.js';
-import { formatElapsed } from '../../util/duration.js';
+import { formatDuration, formatElapsed } from '../../util/duration.js';
 
 /** Words shared by the human views of a run. */
 
@@ -24,6 +24,8 @@ export function via(how: string): string {
       return '--approve';
     case 'prompt':
       return 'at the prompt';
+    case 'approve':
+      return 'restore approve';
     default:
       return 'earlier in this run';
   }
@@ -59,4 +61,15 @@ export function inFlightWords(event: {
     case 'stopped':
       return `the copy from the interrupted run was still running at its deadline: stopped (pid ${pids}); starting it again`;
   }
+}
+
+/** A gate waiting for approvals, in words: who must act, and how. */
+export function waitingWords(event: Timed & { type: 'stage.waiting-approval' }): string {
+  const more = event.approvers - event.approvals;
+  const who = event.from ? ` from ${event.from.join(', ')}` : '';
+  return (
+    `stage ${event.stage} waits for ${plural(more, `${event.signed ? 'signed ' : ''}approval`)}${who} ` +
+    `(${event.approvals} of ${event.approvers} given; restore approve --stage ${event.stage}` +
+    `${event.signed ? ' --sign-with KEY' : ''}), at most ${formatDuration(event.timeout_ms)}`
+  );
 }

@@ -11,7 +11,7 @@ import { openRunLog } from '../state/run-log.js';
 import { ensurePlanState, newRunId, type PlanState, runJournal, runLog } from '../state/state-dir.js';
 import { type StateError, unusable } from '../state/state-files.js';
 import { adoptDaemon, settleInFlight } from './adopt.js';
-import { type ApprovalPolicy, approveStage } from './approvals.js';
+import { type ApprovalPolicy, approveStage, type GateContext } from './approvals.js';
 import { restoreService } from './restore-service.js';
 import { rollBack } from './rollback.js';
 import { runStages, type SchedulerOutcome } from './scheduler.js';
@@ -90,8 +90,16 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     launcher: request.launcher,
   });
   const context: ServiceContext = { bus, places, signal, secrets: loaded.secretValues };
-  // Approvals given earlier in this run hold.
-  const approvedBefore = new Set(resume?.approvals.map((a) => a.stage) ?? []);
+  // Approvals given earlier in this run hold (SPEC section 5), each name once per stage.
+  const gate: GateContext = {
+    bus,
+    state,
+    run,
+    digest: loaded.digest,
+    planDir: loaded.dir,
+    signal,
+    given: resume?.approvals ?? [],
+  };
   try {
     const outcome = await runStages(plan, {
       bus,
@@ -99,8 +107,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       signal,
       hostCaps: hostCaps(plan),
       restore: (service) => restoreOrReverify(service, context, resume),
-      approve: async (stage) =>
-        approvedBefore.has(stage.name) || (await approveStage(stage, request.approvals, bus)),
+      approve: (stage) => approveStage(stage, request.approvals, gate),
     });
     const services = { ...outcome.services };
     if (outcome.halted && request.onFailure === 'rollback' && !signal.aborted)

@@ -41,6 +41,7 @@ const JOURNAL_EVENTS = {
   'run.resumed': true,
   'stage.started': true,
   'stage.approved': true,
+  'stage.waiting-approval': true,
   'run.awaiting-approval': true,
   'service.starting': true,
   'service.attempt': true,

@@ -139,6 +139,9 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     case 'service.rolled-back':
       rolledBack(service(snapshot, entry.service, entry.stage), entry);
       return;
+    case 'stage.waiting-approval':
+      // The wait itself changes nothing: the approvals that end it are their own lines.
+      return;
     case 'run.awaiting-approval':
       snapshot.state = 'awaiting-approval';
       snapshot.awaiting = entry.stage;
