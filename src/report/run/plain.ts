@@ -1,7 +1,15 @@
 import type { Listener, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { Colors } from '../style.js';
-import { escapedWords, failingChecks, formatElapsed, inFlightWords, plural, via } from './words.js';
+import {
+  escapedWords,
+  failingChecks,
+  formatElapsed,
+  inFlightWords,
+  plural,
+  verifiedWords,
+  via,
+} from './words.js';
 
 /**
  * The view of a run off a terminal (CI logs, pipes): one line per step, prefixed with the time
@@ -92,6 +100,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         return;
       case 'service.already-healthy':
         line(event.time, `${who(event.service)}  ${c.green('already healthy')}, not started`);
+        return;
+      case 'service.verified':
+        line(event.time, `${who(event.service)}  ${c.green('verified')}  ${verifiedWords(event.files)}`);
         return;
       case 'service.failed':
         line(event.time, `${who(event.service)}  ${c.red('FAILED')}  ${event.message}`);
