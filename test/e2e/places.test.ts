@@ -148,6 +148,9 @@ describe.each(['here', 'host'] as const)('SPEC 6: a place where commands run (%s
     const missing = await p.hashFile(join(dir, 'missing.bin'));
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.message).toContain('missing.bin');
+    // A directory is said to be one, here and on a host alike (a verify: item naming one is a mistake).
+    expect(await p.hashFile(dir)).toEqual({ ok: false, message: `${dir} is a directory, not a file` });
+    expect(missing).toEqual({ ok: false, message: `${join(dir, 'missing.bin')}: no such file` });
   }, 30_000);
 
   it('reads a small text file whole, and refuses a large one, a directory or a missing file in words', async () => {

@@ -145,6 +145,8 @@ export class SshPlace implements Place {
     if (record.exitCode === REMOTE_NO_HASHER)
       return { ok: false, message: `cannot hash ${path} on ${on}: ${lastError}` };
     if (record.exitCode === 255) return { ok: false, message: lastError ?? `ssh to ${on} failed` };
+    // Missing, or a directory: the script's own words.
+    if (record.exitCode === REMOTE_BAD_FILE && lastError) return { ok: false, message: lastError };
     if (record.failure === 'exit-non-zero') return { ok: false, message: `cannot read ${path} on ${on}` };
     return { ok: false, message: `cannot hash ${path} on ${on}: ${record.message}` };
   }

@@ -244,7 +244,8 @@ function hostPath(path: string): string {
 export function hashFileScript(path: string): string {
   return [
     `restore_f=${hostPath(path)}`,
-    'exec <"$restore_f" || exit 2',
+    regularFile('restore_f', ''),
+    `exec <"$restore_f" || exit ${REMOTE_BAD_FILE}`,
     'if command -v sha256sum >/dev/null 2>&1; then sha256sum',
     'elif command -v shasum >/dev/null 2>&1; then shasum -a 256',
     'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256',
