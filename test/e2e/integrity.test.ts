@@ -323,6 +323,11 @@ describe('SPEC 7: integrity before start, here', () => {
         .map((e) => [e.service, e.files?.map((f) => f.path)]),
     );
     expect(files).toEqual({ inherits: ['shared.bin'], replaces: ['own.bin'] });
+    // Off a terminal, one line a step says what was verified.
+    const plain = await runCli(['apply', 'plan.yaml', '--state-dir', join(dir, 'plain')], { cwd: dir });
+    expect(plain.code).toBe(EXIT.ok);
+    expect(plain.stdout).toMatch(/inherits +verified {2}1 file \(shared\.bin\)/);
+    expect(plain.stdout).toMatch(/replaces +verified {2}1 file \(own\.bin\)/);
   });
 
   it('apply --resume checks a service recorded healthy again: an artifact replaced in between fails it', async () => {
