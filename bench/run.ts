@@ -10,6 +10,7 @@ import { coldStart } from './cold-start.js';
 import { durability } from './durability.js';
 import { execaOptions } from './execa-options.js';
 import { fuzz } from './fuzz.js';
+import { integrity } from './integrity.js';
 import { planModel } from './plan-model.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
 import { type BenchContext, type BenchResult, type Section, selectSections } from './section.js';
@@ -31,6 +32,7 @@ const SECTIONS: readonly Section[] = [
   durability,
   sshReuse,
   execaOptions,
+  integrity,
   fuzz,
 ];
 

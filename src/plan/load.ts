@@ -26,6 +26,7 @@ import {
   type RawPlan,
   Service,
   type Stage,
+  VerifyItem,
 } from './schema.js';
 import { checkSchema } from './schema-diagnostics.js';
 import { formatPath } from './schema-walk.js';
@@ -317,21 +318,25 @@ function lenientObject(schema: z.ZodObject, value: Record<string, unknown>): Rec
     const parsed = field.safeParse(value[key]);
     if (parsed.success) out[key] = parsed.data;
     else if (key === 'health') out[key] = lenientHealth(value[key]);
+    else if (key === 'verify') out[key] = lenientList(VerifyItem, value[key]);
   }
   return out;
 }
 
+/** The items of a list that pass `schema` alone: one bad item does not hide the others' problems. */
+function lenientList<T>(schema: z.ZodType<T>, list: unknown): T[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  // A sparse array keeps every good item at its index, so diagnostics point at the right item.
+  const kept: T[] = new Array(list.length);
+  list.forEach((item, index) => {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) kept[index] = parsed.data;
+  });
+  return kept;
+}
+
 function lenientHealth(value: unknown): RawHealth | undefined {
-  const checks = (list: unknown): RawCheck[] | undefined => {
-    if (!Array.isArray(list)) return undefined;
-    // A sparse array keeps every good check at its index, so diagnostics point at the right item.
-    const kept: RawCheck[] = new Array(list.length);
-    list.forEach((item, index) => {
-      const parsed = Check.safeParse(item);
-      if (parsed.success) kept[index] = parsed.data;
-    });
-    return kept;
-  };
+  const checks = (list: unknown): RawCheck[] | undefined => lenientList(Check, list);
   if (Array.isArray(value)) return checks(value);
   if (!isRecord(value)) return undefined;
   const timing = lenientObject(HealthTiming, value) as RawHealthTiming;

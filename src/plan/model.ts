@@ -84,6 +84,8 @@ export interface ResolvedService {
   start: ResolvedCommand | null;
   stop: ResolvedCommand | null;
   health: ResolvedHealth;
+  /** Artifacts checked before every start and for a service already healthy (SPEC section 7). */
+  verify: ResolvedVerify[];
 }
 
 /** SPEC section 9: `approval: true` is one unsigned approval from anyone. */
@@ -95,6 +97,22 @@ export interface ResolvedApproval {
   /** As written in the plan; relative to the plan file's directory. */
   allowed_signers: string | null;
 }
+
+/**
+ * An artifact to check (SPEC section 7). Paths as written: relative ones are the plan
+ * directory's here, the login's home directory's on a host (as the host's shell reads them).
+ */
+export type ResolvedVerify =
+  | { kind: 'file'; file: string; sha256: string }
+  | { kind: 'manifest'; manifest: string; sha256: string }
+  | {
+      kind: 'signed';
+      signed: string;
+      signature: string;
+      allowed_signers: string;
+      identity: string;
+      namespace: string;
+    };
 
 export interface ResolvedStage {
   name: string;
@@ -135,5 +153,7 @@ export const BUILTIN = {
   },
   http: { method: 'GET', status: '2xx' },
   tcpHost: '127.0.0.1',
+  signatureSuffix: '.sig',
+  namespace: 'file',
   sshPort: 22,
 } as const;

@@ -12,6 +12,7 @@ import {
   type ResolvedHealth,
   type ResolvedHost,
   type ResolvedService,
+  type ResolvedVerify,
 } from './model.js';
 import type { Defaults } from './schema.js';
 import {
@@ -22,6 +23,8 @@ import {
   type RawHealthTiming,
   type RawService,
   type RawStartCommand,
+  type RawVerifyItem,
+  VERIFY_KINDS,
 } from './schema.js';
 import type { Target } from './sink.js';
 
@@ -108,6 +111,12 @@ export function resolveService(
     start: raw.start === undefined ? null : r.command([...base, 'start'], raw.start, inherited, true),
     stop: raw.stop === undefined ? null : r.command([...base, 'stop'], raw.stop, inherited, false),
     health: r.health(base, raw, inherited),
+    // A service's list replaces the defaults' whole, as every other key does: a service that
+    // verifies its own artifacts does not also verify what defaults named (write both to get both).
+    verify:
+      raw.verify !== undefined
+        ? r.verify([...base, 'verify'], raw.verify)
+        : r.verify(['defaults', 'verify'], defaults.verify ?? []),
   };
 }
 
@@ -283,6 +292,82 @@ class Resolver {
       if (check) health.checks.push(check);
     });
     return health;
+  }
+
+  verify(path: readonly PathSegment[], items: readonly RawVerifyItem[]): ResolvedVerify[] {
+    const out: ResolvedVerify[] = [];
+    items.forEach((item, index) => {
+      const resolved = this.verifyItem([...path, index], item);
+      if (resolved) out.push(resolved);
+    });
+    return out;
+  }
+
+  /** One `verify:` item: exactly one kind, and the keys that kind needs and no others. */
+  private verifyItem(path: PathSegment[], item: RawVerifyItem): ResolvedVerify | undefined {
+    const kinds = VERIFY_KINDS.filter((kind) => item[kind] !== undefined);
+    if (kinds.length !== 1) {
+      this.ctx.report(
+        path,
+        'invalid-value',
+        kinds.length === 0
+          ? 'a verify item needs one of file, manifest or signed'
+          : `a verify item holds exactly one of file, manifest or signed; this one has ${kinds.join(' and ')}`,
+        kinds.length === 0
+          ? 'for example `- file: bin/api` with `sha256: <64 hex digits>`'
+          : 'write each as its own list item',
+      );
+      return undefined;
+    }
+    const kind = kinds[0]!;
+    const misplaced = (keys: readonly (keyof RawVerifyItem)[]): boolean => {
+      let bad = false;
+      for (const key of keys) {
+        if (item[key] === undefined) continue;
+        bad = true;
+        this.ctx.report(
+          [...path, key],
+          'invalid-value',
+          `\`${key}\` does not belong with \`${kind}\``,
+          kind === 'signed'
+            ? 'a signed file is checked by its signature, not a digest'
+            : 'only `signed` takes it',
+        );
+      }
+      return bad;
+    };
+    const needs = (key: keyof RawVerifyItem, example: string): boolean => {
+      if (item[key] !== undefined) return true;
+      this.ctx.report(
+        path,
+        'missing-key',
+        `\`${kind}\` needs \`${key}\``,
+        `for example \`${key}: ${example}\``,
+      );
+      return false;
+    };
+    if (kind === 'signed') {
+      const ok = !misplaced(['sha256']) && needs('allowed_signers', '/etc/restore/allowed_signers');
+      if (!(needs('identity', 'release@example.com') && ok)) return undefined;
+      const signed = this.text([...path, 'signed'], item.signed!);
+      return {
+        kind,
+        signed,
+        signature:
+          item.signature !== undefined
+            ? this.text([...path, 'signature'], item.signature)
+            : `${signed}${BUILTIN.signatureSuffix}`,
+        allowed_signers: this.text([...path, 'allowed_signers'], item.allowed_signers!),
+        identity: this.text([...path, 'identity'], item.identity!),
+        namespace: item.namespace ?? BUILTIN.namespace,
+      };
+    }
+    const bad = misplaced(['signature', 'allowed_signers', 'identity', 'namespace']);
+    if (!needs('sha256', '<64 hex digits>') || bad) return undefined;
+    const sha256 = item.sha256!.toLowerCase();
+    return kind === 'file'
+      ? { kind, file: this.text([...path, 'file'], item.file!), sha256 }
+      : { kind, manifest: this.text([...path, 'manifest'], item.manifest!), sha256 };
   }
 
   private check(path: PathSegment[], item: RawCheck, inherited: Inherited): ResolvedCheck | undefined {

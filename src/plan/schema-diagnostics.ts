@@ -216,5 +216,6 @@ function reportBadName(sink: Sink, path: PathSegment[], value: unknown, target: 
 
 function formatHint(path: readonly PathSegment[]): string | undefined {
   if (path.at(-1) === 'status') return 'use a code (200), a list ([200, 204]) or a class ("2xx")';
+  if (path.at(-1) === 'sha256') return 'a SHA-256 is 64 hex digits, as `sha256sum` prints it';
   return undefined;
 }

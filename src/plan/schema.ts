@@ -173,6 +173,50 @@ export const Health = z
       'Health checks: a list (all must pass in one probe round), or an object with `checks` and timing.',
   });
 
+export const VERIFY_KINDS = ['file', 'manifest', 'signed'] as const;
+const Sha256 = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/)
+  .meta({ description: 'The expected SHA-256: 64 hex digits.' });
+const ArtifactPath = (description: string) => z.string().min(1).optional().meta({ description });
+export const VerifyItem = z
+  .strictObject({
+    file: ArtifactPath('A file whose SHA-256 must be `sha256`.'),
+    manifest: ArtifactPath(
+      'A `sha256sum` file (paths relative to it): it must hash to `sha256`, and every file it lists must match.',
+    ),
+    signed: ArtifactPath('A file with an OpenSSH signature, checked with `ssh-keygen -Y verify`.'),
+    sha256: Sha256.optional(),
+    signature: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The signature of `signed`. Default `<signed>.sig`.' }),
+    allowed_signers: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The allowed_signers file `ssh-keygen -Y verify` trusts (`signed` only).' }),
+    identity: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The signer identity, as in allowed_signers (`signed` only).' }),
+    namespace: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'The signature namespace. Default "file".', default: 'file' }),
+  })
+  .meta({
+    description:
+      'One artifact checked before every start (SPEC section 7): exactly one of `file` (with `sha256`), `manifest` (with `sha256`), `signed` (with `allowed_signers` and `identity`).',
+  });
+export const Verify = z.array(VerifyItem).meta({
+  description:
+    "Artifacts checked on the service's host before every start attempt, and for a service already healthy.",
+});
+
 const inheritable = {
   timeout: Duration.optional().meta({
     description: 'Deadline for one service: start plus becoming healthy. Default 10m.',
@@ -190,6 +234,7 @@ const inheritable = {
     description:
       "Working directory of the commands; relative paths are relative to the plan file's directory.",
   }),
+  verify: Verify.optional(),
 };
 
 export const Defaults = z.strictObject({
@@ -329,6 +374,7 @@ export type RawCheck = z.infer<typeof Check>;
 export type RawHealth = z.infer<typeof Health>;
 export type RawHealthTiming = z.infer<typeof HealthTiming>;
 export type RawEnv = z.infer<typeof Env>;
+export type RawVerifyItem = z.infer<typeof VerifyItem>;
 
 export type SchemaDraft = '07' | '2020-12';
 

@@ -1,3 +1,4 @@
+import type { VerifiedFile } from './engine/integrity.js';
 import type { CommandRecord, Stream } from './places/process/types.js';
 import type { CheckResult } from './probes/types.js';
 import { RunTimes, type RunTimesSeed } from './times.js';
@@ -25,7 +26,9 @@ export type FailureReason =
   /** The service's `timeout` deadline passed. */
   | 'deadline'
   /** The run was interrupted while the service was in flight. */
-  | 'interrupted';
+  | 'interrupted'
+  /** An artifact under `verify:` is missing, does not match its digest, or is not well signed (SPEC section 7). */
+  | 'integrity';
 
 /** Why a service was skipped. */
 export type SkipReason = 'not-selected' | 'halted' | 'interrupted';
@@ -167,6 +170,20 @@ export interface ServiceHealthy extends ServiceEventBase {
   resumed?: boolean;
 }
 
+/**
+ * The artifacts under `verify:` were checked where the service runs and all passed (SPEC
+ * section 7), before a start attempt (`before: 'start'`) or for a service found healthy
+ * (`before: 'skip'`, or `'resume'` when a resumed run found it still healthy).
+ */
+export interface ServiceVerified extends ServiceEventBase {
+  type: 'service.verified';
+  before: 'start' | 'skip' | 'resume';
+  /** Every file hashed, with its digest: a `file`, a `manifest` and the files it lists, a `signed` file. */
+  files: VerifiedFile[];
+  /** What each item found, one line each (for a signature, ssh-keygen's words). */
+  checked: string[];
+}
+
 export interface ServiceAlreadyHealthy extends ServiceEventBase {
   type: 'service.already-healthy';
 }
@@ -273,6 +290,7 @@ export type RunEvent =
   | ServiceHealthy
   | ServiceAlreadyHealthy
   | ServiceFailed
+  | ServiceVerified
   | ServiceBlocked
   | ServiceSkipped
   | ServiceRolledBack

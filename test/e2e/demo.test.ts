@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 
@@ -55,4 +55,29 @@ describe('npm run demo', () => {
     ];
     expect(expected.filter((text) => !output.includes(text))).toEqual([]);
   }, 90_000);
+});
+
+describe('the demo plan verifies its release (SPEC 7)', () => {
+  const workDir = useWorkDirs();
+
+  it('a program changed after its release stops the restore before anything starts: exit 3, the file and both digests named', async () => {
+    const dir = workDir();
+    cpSync(join(ROOT, 'plans', 'demo.yaml'), join(dir, 'demo.yaml'));
+    cpSync(join(ROOT, 'plans', 'demo'), join(dir, 'demo'), { recursive: true });
+    appendFileSync(join(dir, 'demo', 'api.mjs'), '\n// a line an attacker added\n');
+    const ports = (await freePorts(4)).map(String);
+    const env = Object.fromEntries(
+      ['STORAGE', 'QUEUE', 'API', 'WEB'].map((name, i) => [`DEMO_${name}_PORT`, ports[i]]),
+    );
+    const result = await runCli(['apply', 'demo.yaml', '--yes', '--state-dir', join(dir, 'state')], {
+      cwd: dir,
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(
+      /FAILED {2}integrity check failed: demo\/api\.mjs \(listed in demo\/SHA256SUMS\) does not match: expected sha256 [0-9a-f]{64}, actual [0-9a-f]{64}/,
+    );
+    expect(result.stdout).not.toContain('starting');
+  }, 60_000);
 });

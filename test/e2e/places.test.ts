@@ -11,6 +11,7 @@ import { isAlive } from '../../src/run/places/process/process-group.js';
 import { ensurePlanState } from '../../src/run/state/state-dir.js';
 import { killAllWith } from '../helpers/processes.js';
 import { command } from '../helpers/resolved.js';
+import { releaseKey } from '../helpers/signing.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
@@ -147,6 +148,63 @@ describe.each(['here', 'host'] as const)('SPEC 6: a place where commands run (%s
     const missing = await p.hashFile(join(dir, 'missing.bin'));
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.message).toContain('missing.bin');
+    // A directory is said to be one, here and on a host alike (a verify: item naming one is a mistake).
+    expect(await p.hashFile(dir)).toEqual({ ok: false, message: `${dir} is a directory, not a file` });
+    expect(missing).toEqual({ ok: false, message: `${join(dir, 'missing.bin')}: no such file` });
+  }, 30_000);
+
+  it('reads a small text file whole, and refuses a large one, a directory or a missing file in words', async () => {
+    const { place: p, dir } = await place();
+    const manifest = writeFile(dir, 'SHA256SUMS', `${'a'.repeat(64)}  one\n${'b'.repeat(64)} *two\n`);
+    expect(await p.readFile(manifest, 1024)).toEqual({
+      ok: true,
+      text: `${'a'.repeat(64)}  one\n${'b'.repeat(64)} *two\n`,
+    });
+    expect(await p.readFile(manifest, 100)).toEqual({
+      ok: false,
+      message: `${manifest} is larger than 100 bytes`,
+    });
+    expect(await p.readFile(dir, 1024)).toEqual({ ok: false, message: `${dir} is a directory, not a file` });
+    expect(await p.readFile(join(dir, 'nope'), 1024)).toEqual({
+      ok: false,
+      message: `${join(dir, 'nope')}: no such file`,
+    });
+  }, 30_000);
+
+  it('checks an OpenSSH signature with ssh-keygen there: good, tampered, unknown identity, missing files', async () => {
+    const { place: p, dir } = await place();
+    const key = releaseKey(dir);
+    const file = writeFile(dir, 'release.tar', 'release 1.0\n');
+    const signature = key.sign(file);
+    const request = {
+      file,
+      signature,
+      allowedSigners: key.allowedSigners,
+      identity: key.identity,
+      namespace: 'file',
+    };
+    const good = await p.verifySignature(request);
+    expect(good.ok).toBe(true);
+    expect(good.message).toMatch(/^Good "file" signature for release@example.com/);
+
+    const stranger = await p.verifySignature({ ...request, identity: 'mallory@example.com' });
+    expect(stranger.ok).toBe(false);
+    expect(stranger.message).toContain('is not a good signature by "mallory@example.com"');
+
+    const otherNamespace = await p.verifySignature({ ...request, namespace: 'git' });
+    expect(otherNamespace.ok).toBe(false);
+
+    writeFileSync(file, 'release 1.0 with a backdoor\n');
+    const tampered = await p.verifySignature(request);
+    expect(tampered.ok).toBe(false);
+    expect(tampered.message).toContain(`signature ${signature} of ${file} is not a good signature`);
+
+    const noSignature = await p.verifySignature({ ...request, signature: join(dir, 'none.sig') });
+    expect(noSignature).toEqual({ ok: false, message: `signature ${join(dir, 'none.sig')}: no such file` });
+    const noSigners = await p.verifySignature({ ...request, allowedSigners: join(dir, 'nobody') });
+    expect(noSigners).toEqual({ ok: false, message: `allowed_signers ${join(dir, 'nobody')}: no such file` });
+    const directory = await p.verifySignature({ ...request, file: dir });
+    expect(directory).toEqual({ ok: false, message: `${dir} is a directory, not a file` });
   }, 30_000);
 
   it('knows whether a program can be run there', async () => {

@@ -36,6 +36,7 @@ export function serviceOf(
       retries: 1,
       success_threshold: 1,
     },
+    verify: [],
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/plan/digest.js';
+import { checkPlanText } from '../../src/plan/load.js';
 
 /** Orders strings by UTF-16 code units, written out rather than relying on Array#sort's default. */
 function byCodeUnits(a: string, b: string): number {
@@ -132,5 +133,32 @@ describe('Plan digest: canonical JSON (SPEC 3, "Output"; RFC 8785)', () => {
     for (const value of [Number.NaN, Number.POSITIVE_INFINITY, { a: [Number.NEGATIVE_INFINITY] }]) {
       expect(() => canonicalJson(value)).toThrow(TypeError);
     }
+  });
+});
+
+describe('the digest covers integrity (SPEC 7)', () => {
+  const digestOf = (sha256: string, identity = 'release@example.com') => {
+    const text = [
+      'version: 1',
+      'name: pinned',
+      'secrets: [TOKEN]',
+      'services:',
+      '  api:',
+      '    start: ./bin/api',
+      '    verify:',
+      `      - { file: bin/api, sha256: ${sha256} }`,
+      `      - { signed: r.tar, allowed_signers: signers, identity: ${identity} }`,
+    ].join('\n');
+    const loaded = checkPlanText('plan.yaml', text, { TOKEN: 'x' });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    return loaded.value.digest;
+  };
+
+  it('changes when a pinned sha256 or a signer identity changes, and not for the case of the hex digits', () => {
+    const base = digestOf('a'.repeat(64));
+    expect(digestOf(`${'a'.repeat(63)}b`)).not.toBe(base);
+    expect(digestOf('a'.repeat(64), 'other@example.com')).not.toBe(base);
+    // Digests are compared lower-case: the same pin written in capitals is the same plan.
+    expect(digestOf('A'.repeat(64))).toBe(base);
   });
 });

@@ -489,6 +489,14 @@ const SAMPLES: { [T in JournalEventType]: Sample<T> } = {
     ok: true,
     message: 'stopped',
   },
+  'service.verified': {
+    type: 'service.verified',
+    service: 'db',
+    stage: 'core',
+    before: 'start',
+    files: [{ kind: 'file', path: 'bin/db', sha256: 'a'.repeat(64) }],
+    checked: [`bin/db: sha256 ${'a'.repeat(64)}`],
+  },
   'service.escaped': {
     type: 'service.escaped',
     service: 'db',

@@ -8,6 +8,7 @@ import type {
   ResolvedHost,
   ResolvedPlan,
   ResolvedService,
+  ResolvedVerify,
 } from '../../plan/model.js';
 import type { LiveStatus } from '../../run/engine/live.js';
 import { formatDuration } from '../../util/duration.js';
@@ -70,6 +71,18 @@ export function describeCheck(check: ResolvedCheck): string {
       return `tcp ${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
     case 'exec':
       return `exec ${formatCommand(check.command)}`;
+  }
+}
+
+/** One `verify:` item in one line, its digest in full: a reviewer compares it with the release's. */
+export function describeVerify(item: ResolvedVerify): string {
+  switch (item.kind) {
+    case 'file':
+      return `file ${item.file} sha256 ${item.sha256}`;
+    case 'manifest':
+      return `manifest ${item.manifest} sha256 ${item.sha256}, and every file it lists`;
+    case 'signed':
+      return `signed ${item.signed} by ${item.identity} (signature ${item.signature}, allowed_signers ${item.allowed_signers}, namespace ${item.namespace})`;
   }
 }
 

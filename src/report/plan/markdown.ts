@@ -9,6 +9,7 @@ import {
   describeLive,
   describeService,
   describeTiming,
+  describeVerify,
   envWords,
   formatCommand,
   type PlanView,
@@ -47,7 +48,11 @@ export function renderPlanMarkdown(view: PlanView): string {
             ...envWords(service.start.env).map(code),
           ].join('<br>')
         : '_verified only_';
-      const stop = service.stop ? `<br>stop: ${code(formatCommand(service.stop))}` : '';
+      const stop = [
+        ...(service.stop ? [`<br>stop: ${code(formatCommand(service.stop))}`] : []),
+        // Checked before every start, so shown with the start command.
+        ...service.verify.map((item) => `<br>verify: ${code(describeVerify(item))}`),
+      ].join('');
       const health =
         service.health.checks.length === 0
           ? '_none: healthy once started_'

@@ -8,6 +8,7 @@ import {
   describeLive,
   describeService,
   describeTiming,
+  describeVerify,
   envWords,
   formatCommand,
   type PlanView,
@@ -55,6 +56,9 @@ export function renderPlanText(view: PlanView, c: Colors): string {
       const env = envWords(service.start?.env ?? {});
       if (env.length > 0) field('env', env.join(' '));
       if (service.stop) field('stop', formatCommand(service.stop));
+      service.verify.forEach((item, i) => {
+        field(i === 0 ? 'verify' : '', describeVerify(item));
+      });
       if (service.health.checks.length === 0) {
         field('health', c.dim('no checks: healthy once started'));
       } else {

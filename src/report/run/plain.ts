@@ -7,6 +7,7 @@ import {
   formatElapsed,
   inFlightWords,
   plural,
+  verifiedWords,
   via,
   waitingWords,
 } from './words.js';
@@ -106,6 +107,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         return;
       case 'service.already-healthy':
         line(event.time, `${who(event.service)}  ${c.green('already healthy')}, not started`);
+        return;
+      case 'service.verified':
+        line(event.time, `${who(event.service)}  ${c.green('verified')}  ${verifiedWords(event.files)}`);
         return;
       case 'service.failed':
         line(event.time, `${who(event.service)}  ${c.red('FAILED')}  ${event.message}`);

@@ -2,7 +2,15 @@ import { createLogUpdate } from 'log-update';
 import type { Listener, ServiceResult, Timed } from '../../run/events.js';
 import { unreachable } from '../../util/unreachable.js';
 import { type Colors, padVisible } from '../style.js';
-import { escapedWords, formatElapsed, inFlightWords, plural, via, waitingWords } from './words.js';
+import {
+  escapedWords,
+  formatElapsed,
+  inFlightWords,
+  plural,
+  verifiedWords,
+  via,
+  waitingWords,
+} from './words.js';
 
 type Status = 'pending' | 'starting' | 'checking' | ServiceResult;
 
@@ -205,6 +213,9 @@ export function createTtyRenderer(
       case 'service.failed':
         set(event.service, 'failed', event.time, { duration: event.duration_ms });
         above(`${c.red('✗')} ${event.service}: ${event.message}`);
+        break;
+      case 'service.verified':
+        above(`${c.green('✓')} ${event.service}: verified ${verifiedWords(event.files)}`);
         break;
       case 'service.escaped':
         above(

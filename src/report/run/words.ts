@@ -73,3 +73,12 @@ export function waitingWords(event: Timed & { type: 'stage.waiting-approval' }):
     `${event.signed ? ' --sign-with KEY' : ''}), at most ${formatDuration(event.timeout_ms)}`
   );
 }
+
+/** What `service.verified` checked, in one line: `3 files (bin/api, SHA256SUMS and 1 listed)`. */
+export function verifiedWords(files: readonly { kind: string; path: string }[]): string {
+  const named = files.filter((file) => file.kind !== 'listed').map((file) => file.path);
+  const listed = files.length - named.length;
+  const parts = [...named, ...(listed > 0 ? [`${listed} listed`] : [])];
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? '');
+  return `${files.length} file${files.length === 1 ? '' : 's'} (${list})`;
+}

@@ -12,7 +12,7 @@ import { ensurePlanState, newRunId, type PlanState, runJournal, runLog } from '.
 import { type StateError, unusable } from '../state/state-files.js';
 import { adoptDaemon, settleInFlight } from './adopt.js';
 import { type ApprovalPolicy, approveStage, type GateContext } from './approvals.js';
-import { restoreService } from './restore-service.js';
+import { restoreService, reverifyIntegrity } from './restore-service.js';
 import { rollBack } from './rollback.js';
 import { runStages, type SchedulerOutcome } from './scheduler.js';
 import type { ServiceContext, ServiceOutcome } from './service-context.js';
@@ -253,6 +253,8 @@ async function restoreOrReverify(
     if (context.signal.aborted)
       return { result: 'interrupted', attempts: 0, durationMs: Date.now() - started };
     if (round.ok) {
+      const tampered = await reverifyIntegrity(service, context);
+      if (tampered) return tampered;
       const base = { service: service.name, stage: service.stage };
       if (before.result === 'already-healthy') {
         context.bus.emit({ type: 'service.already-healthy', ...base });

@@ -10,6 +10,7 @@ import { StderrTail, withStderr } from '../places/process/stderr-tail.js';
 import type { Stream } from '../places/process/types.js';
 import { probeRound } from '../probes/round.js';
 import { Redactor } from '../redact.js';
+import { verifyArtifacts } from './integrity.js';
 import { describeRound, reportRound, type ServiceContext, type ServiceOutcome } from './service-context.js';
 import { sleep } from './sleep.js';
 import { type VerifyOutcome, verifyHealth } from './verify.js';
@@ -28,16 +29,22 @@ type Attempted = { done: ServiceOutcome } | { retry: { reason: FailureReason; me
  */
 export async function restoreService(service: ResolvedService, ctx: ServiceContext): Promise<ServiceOutcome> {
   const run = new ServiceRun(service, ctx);
-  if (await run.alreadyHealthy()) return run.skipped();
+  if (await run.alreadyHealthy()) {
+    // skip_if_healthy never skips integrity (SPEC section 7): what runs must be what was released.
+    return (await run.integrity('skip')) ?? run.skipped();
+  }
   if (ctx.signal.aborted) return run.fail('interrupted', 'interrupted before it was checked');
   const start = service.start;
-  // A verify-only service: nothing to start, only to see healthy.
-  if (start === null) return run.verified(await run.verify(Date.now()));
+  // A verify-only service: nothing to start, only to see healthy; what it lists is checked all the same.
+  if (start === null) return (await run.integrity('start')) ?? run.verified(await run.verify(Date.now()));
 
   const maxAttempts = service.retries + 1;
   let last: { reason: FailureReason; message: string } = { reason: 'start-failed', message: 'not started' };
   for (run.attempts = 1; run.attempts <= maxAttempts; run.attempts++) {
     if (ctx.signal.aborted) return run.fail('interrupted', 'interrupted before it started');
+    // Before every attempt: a retry starts what is on disk then, which may not be what was checked before.
+    const tampered = await run.integrity('start', true);
+    if (tampered) return tampered;
     const attempted = start.daemon ? await attemptDaemon(run, start) : await attemptCommand(run, start);
     if ('done' in attempted) return attempted.done;
     last = attempted.retry;
@@ -51,6 +58,18 @@ export async function restoreService(service: ResolvedService, ctx: ServiceConte
   }
   run.attempts = maxAttempts;
   return run.fail(last.reason, `${last.message}${maxAttempts > 1 ? ` (after ${maxAttempts} attempts)` : ''}`);
+}
+
+/**
+ * A service a resumed run found still healthy: its artifacts are checked again before it is
+ * called healthy (SPEC section 7), since what runs may have been replaced while the run was
+ * stopped. Undefined when they pass; else its failed outcome.
+ */
+export function reverifyIntegrity(
+  service: ResolvedService,
+  ctx: ServiceContext,
+): Promise<ServiceOutcome | undefined> {
+  return new ServiceRun(service, ctx).integrity('resume');
 }
 
 /**
@@ -139,6 +158,39 @@ class ServiceRun {
 
   elapsed(): number {
     return Date.now() - this.startedAt;
+  }
+
+  /**
+   * Checks the service's `verify:` artifacts where it runs (SPEC section 7): undefined when all
+   * pass (`service.verified` says what was hashed), else the service's failed outcome, `reason:
+   * integrity`, its start command never run. `beforeAttempt`: the attempt that would have run
+   * is not counted, since nothing was started.
+   */
+  async integrity(
+    before: 'start' | 'skip' | 'resume',
+    beforeAttempt = false,
+  ): Promise<ServiceOutcome | undefined> {
+    const { service, ctx } = this;
+    if (service.verify.length === 0) return undefined;
+    const results = await verifyArtifacts(this.place, service.verify, ctx.signal);
+    if (ctx.signal.aborted) return this.fail('interrupted', 'interrupted while its artifacts were checked');
+    const failed = results.filter((result) => !result.ok);
+    if (failed.length > 0) {
+      if (beforeAttempt) this.attempts--;
+      const where = this.place.where === 'here' ? '' : ` (on ${this.place.where.replace(/^host /, '')})`;
+      return this.fail(
+        'integrity',
+        `integrity check failed${where}: ${failed.map((r) => r.message).join('; ')}`,
+      );
+    }
+    this.ctx.bus.emit({
+      type: 'service.verified',
+      ...this.#base,
+      before,
+      files: results.flatMap((result) => result.files),
+      checked: results.map((result) => result.message),
+    });
+    return undefined;
   }
 
   /** `skip_if_healthy`: one probe round before anything starts. */

@@ -69,6 +69,18 @@ export interface Place {
   hashFile(path: string, signal?: AbortSignal): Promise<FileDigest>;
 
   /**
+   * A text file here, up to `maxBytes` (a larger one is refused, not cut): a `verify:` manifest.
+   * A relative path is read as hashFile reads it.
+   */
+  readFile(path: string, maxBytes: number, signal?: AbortSignal): Promise<FileText>;
+
+  /**
+   * Checks an OpenSSH signature here with `ssh-keygen -Y verify` (SPEC section 7), the file on
+   * its standard input; relative paths as hashFile reads them. Never throws: the answer says why not.
+   */
+  verifySignature(request: SignatureRequest, signal?: AbortSignal): Promise<SignatureCheck>;
+
+  /**
    * Whether `program` can be run here: a path that is executable, or a name found on PATH;
    * undefined when the place cannot say (a host that does not answer).
    */
@@ -114,3 +126,16 @@ export interface DaemonStop {
 }
 
 export type FileDigest = { ok: true; sha256: string } | { ok: false; message: string };
+
+export type FileText = { ok: true; text: string } | { ok: false; message: string };
+
+export interface SignatureRequest {
+  file: string;
+  signature: string;
+  allowedSigners: string;
+  identity: string;
+  namespace: string;
+}
+
+/** `ok`: ssh-keygen's own words (`Good "file" signature for ...`); else why not, in words. */
+export type SignatureCheck = { ok: boolean; message: string };

@@ -1,7 +1,18 @@
 import type { ResolvedCommand } from '../../../plan/model.js';
 import { execCheck } from '../../probes/exec.js';
 import type { CheckResult } from '../../probes/types.js';
-import type { DaemonStop, FileDigest, Place, PlaceClock, PlaceRunOptions, SpawnOptions } from '../place.js';
+import { signatureAnswer } from '../local.js';
+import type {
+  DaemonStop,
+  FileDigest,
+  FileText,
+  Place,
+  PlaceClock,
+  PlaceRunOptions,
+  SignatureCheck,
+  SignatureRequest,
+  SpawnOptions,
+} from '../place.js';
 import type { SpawnResult } from '../process/daemon.js';
 import type { EscapedProcess } from '../process/escaped.js';
 import { KILL_GRACE_MS } from '../process/run-command.js';
@@ -13,7 +24,10 @@ import {
   hasDirectoryScript,
   hashFileScript,
   hasProgramScript,
+  REMOTE_BAD_FILE,
   REMOTE_NO_HASHER,
+  readFileScript,
+  verifySignatureScript,
 } from './script.js';
 import { remoteDisplay } from './ssh.js';
 
@@ -134,8 +148,47 @@ export class SshPlace implements Place {
     if (record.exitCode === REMOTE_NO_HASHER)
       return { ok: false, message: `cannot hash ${path} on ${on}: ${lastError}` };
     if (record.exitCode === 255) return { ok: false, message: lastError ?? `ssh to ${on} failed` };
+    // Missing, or a directory: the script's own words.
+    if (record.exitCode === REMOTE_BAD_FILE && lastError) return { ok: false, message: lastError };
     if (record.failure === 'exit-non-zero') return { ok: false, message: `cannot read ${path} on ${on}` };
     return { ok: false, message: `cannot hash ${path} on ${on}: ${record.message}` };
+  }
+
+  async readFile(path: string, maxBytes: number, signal?: AbortSignal): Promise<FileText> {
+    const lines: string[] = [];
+    let lastError: string | undefined;
+    const record = await callHost(
+      this.target,
+      readFileScript(path, maxBytes),
+      CALL_MS,
+      (stream, line) => {
+        if (stream === 'stdout') lines.push(line);
+        else if (line.trim() !== '') lastError = line.trim();
+      },
+      signal,
+    );
+    if (record.failure === null) return { ok: true, text: lines.map((line) => `${line}\n`).join('') };
+    const on = this.target.host.name;
+    if (record.exitCode === REMOTE_BAD_FILE && lastError) return { ok: false, message: lastError };
+    if (record.exitCode === 255) return { ok: false, message: lastError ?? `ssh to ${on} failed` };
+    return { ok: false, message: `cannot read ${path} on ${on}: ${record.message}` };
+  }
+
+  async verifySignature(request: SignatureRequest, signal?: AbortSignal): Promise<SignatureCheck> {
+    const said: string[] = [];
+    const record = await callHost(
+      this.target,
+      verifySignatureScript(request),
+      HASH_MS,
+      (stream, line) => {
+        if (stream === 'stdout') said.push(line);
+      },
+      signal,
+    );
+    const on = this.target.host.name;
+    if (record.exitCode === 255)
+      return { ok: false, message: record.stderr?.at(-1) ?? `ssh to ${on} failed` };
+    return signatureAnswer(record, said, request, `on ${on}`);
   }
 
   async hasProgram(program: string, signal?: AbortSignal): Promise<boolean | undefined> {

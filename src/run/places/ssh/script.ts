@@ -244,7 +244,8 @@ function hostPath(path: string): string {
 export function hashFileScript(path: string): string {
   return [
     `restore_f=${hostPath(path)}`,
-    'exec <"$restore_f" || exit 2',
+    regularFile('restore_f', ''),
+    `exec <"$restore_f" || exit ${REMOTE_BAD_FILE}`,
     'if command -v sha256sum >/dev/null 2>&1; then sha256sum',
     'elif command -v shasum >/dev/null 2>&1; then shasum -a 256',
     'elif command -v openssl >/dev/null 2>&1; then openssl dgst -sha256',
@@ -271,4 +272,63 @@ export function hasDirectoryScript(path: string): string {
 /** Prints the host's clock in whole seconds since the epoch (POSIX `date` has no %s; every current one does). */
 export function clockScript(): string {
   return 'date +%s\n';
+}
+
+/** Exit status of restore's own scripts for a file that is missing, not a regular file, or too large. */
+export const REMOTE_BAD_FILE = 2;
+/** Exit status of a signature script on a host without ssh-keygen. */
+export const REMOTE_NO_SSH_KEYGEN = 4;
+/** Exit status of a signature script whose signature ssh-keygen did not accept (its own is 255, ssh's too). */
+export const REMOTE_BAD_SIGNATURE = 5;
+
+/**
+ * Fails with REMOTE_BAD_FILE, in words on stderr, unless `variable` names a regular file: a
+ * directory given as an artifact is a mistake to say so, not a read error.
+ */
+function regularFile(variable: string, what: string): string {
+  return [
+    `if [ -d "$${variable}" ]; then printf '%s%s is a directory, not a file\\n' ${quote(what)} "$${variable}" >&2; exit ${REMOTE_BAD_FILE}; fi`,
+    `[ -f "$${variable}" ] || { printf '%s%s: no such file\\n' ${quote(what)} "$${variable}" >&2; exit ${REMOTE_BAD_FILE}; }`,
+  ].join('\n');
+}
+
+/**
+ * Prints a text file of at most `maxBytes` (a `verify:` manifest); a larger one is refused, so
+ * that a huge file never reaches restore's memory.
+ */
+export function readFileScript(path: string, maxBytes: number): string {
+  return [
+    `restore_f=${hostPath(path)}`,
+    regularFile('restore_f', ''),
+    `restore_n=$(wc -c <"$restore_f") || exit ${REMOTE_BAD_FILE}`,
+    `if [ "$restore_n" -gt ${maxBytes} ]; then printf '%s is larger than ${maxBytes} bytes\\n' "$restore_f" >&2; exit ${REMOTE_BAD_FILE}; fi`,
+    'cat -- "$restore_f"',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Checks an OpenSSH signature with `ssh-keygen -Y verify`, the signed file on its standard input
+ * (no file name can be taken for an option). Each file is looked at first so that a missing one
+ * is named in words rather than by ssh-keygen's own, terser, message. Run on a host over ssh, and
+ * on this machine by /bin/sh (the same words, the same answers).
+ */
+export function verifySignatureScript(request: {
+  file: string;
+  signature: string;
+  allowedSigners: string;
+  identity: string;
+  namespace: string;
+}): string {
+  return [
+    `restore_f=${hostPath(request.file)}`,
+    `restore_s=${hostPath(request.signature)}`,
+    `restore_a=${hostPath(request.allowedSigners)}`,
+    regularFile('restore_f', ''),
+    regularFile('restore_s', 'signature '),
+    regularFile('restore_a', 'allowed_signers '),
+    `command -v ssh-keygen >/dev/null 2>&1 || { echo 'ssh-keygen is not installed' >&2; exit ${REMOTE_NO_SSH_KEYGEN}; }`,
+    `ssh-keygen -Y verify -f "$restore_a" -I ${quote(request.identity)} -n ${quote(request.namespace)} -s "$restore_s" <"$restore_f" || exit ${REMOTE_BAD_SIGNATURE}`,
+    '',
+  ].join('\n');
 }

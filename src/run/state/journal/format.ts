@@ -49,6 +49,7 @@ const JOURNAL_EVENTS = {
   'service.healthy': true,
   'service.already-healthy': true,
   'service.failed': true,
+  'service.verified': true,
   'service.blocked': true,
   'service.skipped': true,
   'service.rolled-back': true,

@@ -165,6 +165,7 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     case 'service.probe':
     case 'service.escaped':
     case 'service.in-flight':
+    case 'service.verified':
       return;
     default:
       unreachable(entry);
