@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,31 @@ describe('SPEC 8: restore check, a read-only preflight', () => {
     expect(result.stdout).toMatch(
       /error\s+service api\s+cwd\s+\S+gone is not a directory that can be entered here/,
     );
+  });
+
+  it('every verify artifact is looked at: present and matching is ok, a changed one an error with both digests (exit 3)', async () => {
+    const dir = workDir();
+    writeFile(dir, 'api.bin', 'release 1\n');
+    writeFile(dir, 'worker.bin', 'tampered\n');
+    const released = createHash('sha256').update('release 1\n').digest('hex');
+    const actual = createHash('sha256').update('tampered\n').digest('hex');
+    plan(dir, {
+      services: {
+        api: { ...touching(dir, 'api'), verify: [{ file: 'api.bin', sha256: released }] },
+        worker: { ...touching(dir, 'worker'), verify: [{ file: 'worker.bin', sha256: released }] },
+      },
+    });
+    const result = await check(dir, '--format', 'json');
+    expect(result.code).toBe(EXIT.failed);
+    const verify = findingsOf(result.stdout).filter((finding) => finding.check === 'verify');
+    expect(verify.map(({ service, level }) => [service, level])).toEqual([
+      ['api', 'ok'],
+      ['worker', 'error'],
+    ]);
+    expect(verify[1]!.message).toContain(released);
+    expect(verify[1]!.message).toContain(actual);
+    // Looked at, never started.
+    expect(readdirSync(dir).filter((name) => /\.(started|stopped|probed)$/.test(name))).toEqual([]);
   });
 
   it('--format json is exactly [ { service?, host?, check, level, message } ]', async () => {

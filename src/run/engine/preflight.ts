@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import type { ResolvedCommand, ResolvedPlan, ResolvedService } from '../../plan/model.js';
 import type { Place } from '../places/place.js';
 import type { Places } from '../places/places.js';
+import { verifyArtifacts } from './integrity.js';
 
 /** What `restore check` looked at (the `check` field of its JSON). */
 export const PREFLIGHT_CHECKS = [
@@ -221,16 +222,25 @@ export async function checkService(
       };
     }),
   );
-  return [...(await programFindings), ...(await dirFindings), ...(await verifyFindings(service, place))];
+  return [...(await programFindings), ...(await dirFindings), ...(await verifyFindings(service, place, at))];
 }
 
 /**
  * The `verify` part of a service's preflight (SPEC section 7's artifacts: each present at the
- * service's place and matching its digest or signature). Its checks are those of
- * `verifyArtifacts` in src/run/engine/integrity.ts, which the start of every attempt runs too:
- * each artifact it checks becomes one finding here, `check: 'verify'`, ok or error with its
- * message. Empty until a plan can list artifacts.
+ * service's place and matching its digest or signature): the very checks every start attempt
+ * runs (`verifyArtifacts`), one finding per `verify:` item, ok or error with its message.
  */
-export async function verifyFindings(_service: ResolvedService, _place: Place): Promise<Finding[]> {
-  return [];
+export async function verifyFindings(
+  service: ResolvedService,
+  place: Place,
+  at: Pick<Finding, 'service' | 'host'>,
+): Promise<Finding[]> {
+  if (service.verify.length === 0) return [];
+  const results = await verifyArtifacts(place, service.verify);
+  return results.map((result) => ({
+    ...at,
+    check: 'verify',
+    level: result.ok ? 'ok' : 'error',
+    message: result.message,
+  }));
 }
