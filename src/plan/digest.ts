@@ -6,7 +6,29 @@ import type { ResolvedPlan } from './model.js';
  * where secrets are written as `${NAME}`, so it never depends on a secret's value.
  */
 export function planDigest(display: ResolvedPlan): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(display)).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(withoutUnused(display)))
+    .digest('hex')}`;
+}
+
+/**
+ * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
+ * `verify:` on a service, no approval beyond `approval: true` on a stage), so that a plan written before them keeps
+ * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
+ */
+function withoutUnused(plan: ResolvedPlan): unknown {
+  const services: Record<string, unknown> = {};
+  for (const [name, service] of Object.entries(plan.services)) {
+    const { verify, ...rest } = service;
+    services[name] = verify.length > 0 ? service : rest;
+  }
+  const stages = plan.stages.map((stage) => {
+    const { approval_rule: rule, ...rest } = stage;
+    // `approval: true` is one unsigned approval from anyone: `approval` says it all.
+    const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
+    return plain ? rest : stage;
+  });
+  return { ...plan, services, stages };
 }
 
 /**

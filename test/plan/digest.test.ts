@@ -162,3 +162,44 @@ describe('the digest covers integrity (SPEC 7)', () => {
     expect(digestOf('A'.repeat(64))).toBe(base);
   });
 });
+
+describe('the digest of a plan that uses nothing added in v1.1', () => {
+  const text = (approval: string, verify = '') =>
+    [
+      'version: 1',
+      'name: dg',
+      'stages:',
+      '  - name: core',
+      `    approval: ${approval}`,
+      '  - name: apps',
+      'services:',
+      '  db:',
+      '    stage: core',
+      '    start: { run: "true" }',
+      '    health: [ { tcp: { port: 5432 } } ]',
+      ...(verify ? [`    verify: [ { file: db.bin, sha256: ${verify} } ]`] : []),
+      '  api:',
+      '    stage: apps',
+      '    depends_on: [db]',
+      '    start: { run: ./api, daemon: true, cwd: /srv }',
+    ].join('\n');
+  const digestOf = (plan: string) => {
+    const loaded = checkPlanText('plan.yaml', plan, {});
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    return loaded.value.digest;
+  };
+
+  it('is the digest v1.0 gave it, so a reviewed digest still holds for --expect-digest', () => {
+    // `restore plan p.yaml --format json` of this plan, built from the v1.0 sources.
+    expect(digestOf(text('true'))).toBe(
+      'sha256:20b123aa4f49350b251f69d45be960c274242762d9f7ae046cfe70957cc0994f',
+    );
+  });
+
+  it('changes once the plan uses verify: or an approval object', () => {
+    const plain = digestOf(text('true'));
+    expect(digestOf(text('true', 'a'.repeat(64)))).not.toBe(plain);
+    expect(digestOf(text('{ approvers: 2 }'))).not.toBe(plain);
+    expect(digestOf(text('{ approvers: 1, signed: true, allowed_signers: signers }'))).not.toBe(plain);
+  });
+});
