@@ -13,7 +13,7 @@ import { type Lock, takeLock } from '../../src/run/state/lock.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
 import { killAllWith, processesWith } from '../helpers/processes.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useSshd } from '../helpers/sshd.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
@@ -21,13 +21,7 @@ import { useTempDir, writeFile } from '../helpers/tmp.js';
  * SPEC section 8 through the real CLI: `restore check` looks at this machine, every host (a real
  * sshd on 127.0.0.1, test/helpers/sshd.ts) and every service's place, and changes nothing.
  */
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 30_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
+const sshd = useSshd();
 
 const tempDir = useTempDir();
 const markers: string[] = [];
@@ -276,7 +270,7 @@ describe('SPEC 8: restore check, a read-only preflight', () => {
     const dir = workDir();
     const [port] = (await freePorts(1)) as [number];
     plan(dir, {
-      hosts: { gone: { ...sshd.host(), port } },
+      hosts: { gone: { ...sshd().host(), port } },
       services: { api: { host: 'gone', start: 'true' } },
     });
     const result = await check(dir, '--format', 'json');
@@ -300,7 +294,7 @@ describe('SPEC 8: restore check, a read-only preflight', () => {
     mkdirSync(join(dir, 'work'));
     chmodSync(join(dir, 'work'), 0o777);
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         db: {
           host: 'box',
@@ -370,7 +364,7 @@ describe('SPEC 8: check on a host with many services', () => {
       mkdirSync(join(dir, `d${i}`), { mode: 0o755 });
       services[`s${i}`] = { host: 'box', start: { run: ['true'], cwd: join(dir, `d${i}`) }, stop: `false` };
     }
-    plan(dir, { hosts: { box: sshd.host() }, services });
+    plan(dir, { hosts: { box: sshd().host() }, services });
     const result = await check(dir, '--format', 'json');
     expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
     const findings = findingsOf(result.stdout).filter((f) => f.service !== undefined);
@@ -388,7 +382,7 @@ describe.each(['here', 'host'] as const)('SPEC 8: what a place answers for check
   async function placeOf() {
     const dir = workDir();
     const file = plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: { here: { start: 'true' }, there: { host: 'box', start: 'true' } },
     });
     const loaded = await loadPlan(file);

@@ -6,7 +6,7 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { useWorkDirs } from '../helpers/e2e.js';
 import { releaseKey } from '../helpers/signing.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useSshd } from '../helpers/sshd.js';
 import { writeFile } from '../helpers/tmp.js';
 
 /**
@@ -448,13 +448,7 @@ describe('SPEC 7: what plan shows, what the digest covers, what validation refus
 });
 
 describe('SPEC 7: integrity on a remote host, over a real sshd', () => {
-  let sshd: Sshd;
-  beforeAll(async () => {
-    sshd = await startSshd();
-  }, 30_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const sshd = useSshd();
 
   it('file and signed items are checked on the host with its own tools: a match starts, a mismatch and a bad signature fail', async () => {
     const dir = workDir();
@@ -492,7 +486,7 @@ describe('SPEC 7: integrity on a remote host, over a real sshd', () => {
           verify: [{ ...signed, identity: 'mallory@example.com' }],
         },
       },
-      { hosts: { box: sshd.host() } },
+      { hosts: { box: sshd().host() } },
     );
     const result = await apply(dir);
     expect(result.code).toBe(EXIT.failed);

@@ -12,7 +12,7 @@ import { ensurePlanState } from '../../src/run/state/state-dir.js';
 import { killAllWith } from '../helpers/processes.js';
 import { command } from '../helpers/resolved.js';
 import { releaseKey } from '../helpers/signing.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 /**
@@ -20,10 +20,7 @@ import { useTempDir, writeFile } from '../helpers/tmp.js';
  * an exec check, spawn/find/stop a daemon, hash a file, look for a program) holds the same on this
  * machine and on a host over ssh (a real sshd on 127.0.0.1, test/helpers/sshd.ts).
  */
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 30_000);
+const sshd = useSshd();
 
 const tempDir = useTempDir();
 const markers: string[] = [];
@@ -35,9 +32,6 @@ afterEach(async () => {
     await places.close();
   }
   for (const marker of markers.splice(0)) killAllWith(marker);
-});
-afterAll(async () => {
-  await sshd?.stop();
 });
 
 /** A plan with a service here and one on the test host; its places; a directory both can read. */
@@ -53,7 +47,7 @@ async function placesOf(): Promise<{ dir: string; here: Place; host: Place; plac
     JSON.stringify({
       version: 1,
       name,
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: { local: { start: 'true' }, remote: { host: 'box', start: 'true' } },
     }),
   );

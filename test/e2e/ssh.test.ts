@@ -9,20 +9,14 @@ import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { events } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { useSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 /**
  * SPEC section 6 against a real sshd on 127.0.0.1 (test/helpers/sshd.ts): services on a "remote"
  * host, reached with the system's OpenSSH client exactly as on a fleet.
  */
-let sshd: Sshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 30_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
+const sshd = useSshd();
 
 const tempDir = useTempDir();
 const markers: string[] = [];
@@ -56,7 +50,7 @@ const running = (pattern: RegExp) =>
   execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).match(pattern)?.length ?? 0;
 
 /** The ssh_options of the test server's host entry. */
-const sshOptions = () => sshd.host().ssh_options as Record<string, string>;
+const sshOptions = () => sshd().host().ssh_options as Record<string, string>;
 
 const fast = { interval: '100ms', start_interval: '50ms', retries: 50 };
 /** An HTTP server on the host, written inline: nothing of this repository needs to be readable there. */
@@ -71,7 +65,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const dir = workDir();
     const weird = ['a b', '$HOME', '; rm -rf /', "it's", '*', '`id`', 'tab\there'];
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         one: {
           host: 'box',
@@ -83,7 +77,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const result = await apply(dir);
     expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
     expect(readFileSync(join(dir, 'args'), 'utf8')).toBe(`${weird.join('\n')}\n`);
-    expect(readFileSync(join(dir, 'user'), 'utf8').trim()).toBe(sshd.user);
+    expect(readFileSync(join(dir, 'user'), 'utf8').trim()).toBe(sshd().user);
     expect(result.stdout).toContain('(on box)');
     // The shared connection is closed at the end of the run.
     expect(muxesOf(dir)).toEqual([]);
@@ -93,7 +87,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const dir = workDir();
     const [port] = (await freePorts(1)) as [number];
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         web: {
           host: 'box',
@@ -114,7 +108,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     );
     expect(pids).toHaveLength(1);
     const owner = execFileSync('ps', ['-o', 'user=', '-p', String(pids[0])], { encoding: 'utf8' }).trim();
-    expect(owner).toBe(sshd.user.slice(0, owner.length));
+    expect(owner).toBe(sshd().user.slice(0, owner.length));
     expect(muxesOf(dir)).toEqual([]);
 
     const second = await apply(dir);
@@ -137,7 +131,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
       .map((word) => quote(word))
       .join(' ');
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         slow: {
           host: 'box',
@@ -172,7 +166,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
       .join(' ');
     plan(dir, {
       secrets: ['API_TOKEN'],
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         web: {
           host: 'box',
@@ -187,7 +181,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
       },
     });
     // The log of an earlier run must not stand in for this one's.
-    const home = execFileSync('getent', ['passwd', sshd.user], { encoding: 'utf8' }).split(':')[5]!;
+    const home = execFileSync('getent', ['passwd', sshd().user], { encoding: 'utf8' }).split(':')[5]!;
     const log = join(home, '.restore', 'remote', 'services', 'web.log');
     rmSync(log, { force: true });
     const result = await runCli(['apply', 'plan.yaml', '--yes', '--state-dir', join(dir, 'state')], {
@@ -215,17 +209,17 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const wrongKnownHosts = writeFile(
       dir,
       'wrong_known_hosts',
-      `[127.0.0.1]:${sshd.port} ${readFileSync(`${sshd.otherKey('fake_host')}.pub`, 'utf8')
+      `[127.0.0.1]:${sshd().port} ${readFileSync(`${sshd().otherKey('fake_host')}.pub`, 'utf8')
         .split(' ')
         .slice(0, 2)
         .join(' ')}\n`,
     );
     plan(dir, {
       hosts: {
-        box: sshd.host(),
-        closed: sshd.host({ port: closed }),
-        stranger: sshd.host({ identity_file: sshd.otherKey('stranger') }),
-        impostor: sshd.host({
+        box: sshd().host(),
+        closed: sshd().host({ port: closed }),
+        stranger: sshd().host({ identity_file: sshd().otherKey('stranger') }),
+        impostor: sshd().host({
           ssh_options: { UserKnownHostsFile: wrongKnownHosts, StrictHostKeyChecking: 'yes' },
         }),
       },
@@ -255,7 +249,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
   it('a start command past its timeout is cut, and its whole process tree on the host dies with it', async () => {
     const dir = workDir();
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         slow: {
           host: 'box',
@@ -272,7 +266,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
   it('a command that ignores SIGTERM on the host is killed 5 s after its connection closes', async () => {
     const dir = workDir();
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         deaf: {
           host: 'box',
@@ -302,16 +296,16 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const dir = workDir();
     const services: Record<string, unknown> = {};
     for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) services[name] = { host: 'box', start: 'true' };
-    plan(dir, { hosts: { box: sshd.host() }, services });
+    plan(dir, { hosts: { box: sshd().host() }, services });
     const logins = () =>
-      readFileSync(join(sshd.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g)?.length ?? 0;
+      readFileSync(join(sshd().dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g)?.length ?? 0;
     const before = logins();
     const result = await apply(dir, '--concurrency', '4');
     expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
     expect(logins() - before).toBe(1);
     // With reuse turned off, each command logs in on its own.
     plan(dir, {
-      hosts: { box: sshd.host({ ssh_options: { ...sshOptions(), ControlMaster: 'no' } }) },
+      hosts: { box: sshd().host({ ssh_options: { ...sshOptions(), ControlMaster: 'no' } }) },
       services,
     });
     const fresh = logins();
@@ -322,7 +316,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
   it('a start command that leaves a process holding its output ends when it exits, as it would here', async () => {
     const dir = workDir();
     plan(dir, {
-      hosts: { box: sshd.host() },
+      hosts: { box: sshd().host() },
       services: {
         bg: { host: 'box', start: { run: `sleep 3009 & echo started ${dir}`, shell: true }, timeout: '30s' },
       },
@@ -347,7 +341,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const port = (silent.address() as { port: number }).port;
     try {
       plan(dir, {
-        hosts: { mute: sshd.host({ port }) },
+        hosts: { mute: sshd().host({ port }) },
         services: { stuck: { host: 'mute', start: 'true', timeout: '2s' } },
       });
       const started = Date.now();
@@ -369,7 +363,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const services: Record<string, unknown> = {};
     for (const name of ['a', 'b', 'c', 'd', 'e'])
       services[name] = { host: 'box', start: { run: step(name), shell: true } };
-    plan(dir, { hosts: { box: sshd.host({ concurrency: 2 }) }, services });
+    plan(dir, { hosts: { box: sshd().host({ concurrency: 2 }) }, services });
     const result = await apply(dir, '--concurrency', '8');
     expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
     let running = 0;
@@ -386,7 +380,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     const [closed] = (await freePorts(1)) as [number];
     writeFile(dir, 'present', 'x');
     plan(dir, {
-      hosts: { box: sshd.host(), closed: sshd.host({ port: closed }) },
+      hosts: { box: sshd().host(), closed: sshd().host({ port: closed }) },
       services: {
         up: { host: 'box', start: `touch ${dir}/started-up`, health: [{ exec: `test -f ${dir}/present` }] },
         down: {
@@ -400,7 +394,7 @@ describe('SPEC 6: services on a remote host over OpenSSH', () => {
     });
     const shown = await runCli(['plan', 'plan.yaml'], { cwd: dir });
     expect(shown.code).toBe(EXIT.ok);
-    expect(shown.stdout).toContain(`host    box: ${sshd.user}@127.0.0.1:${sshd.port}`);
+    expect(shown.stdout).toContain(`host    box: ${sshd().user}@127.0.0.1:${sshd().port}`);
     const live = await runCli(['plan', 'plan.yaml', '--live'], { cwd: dir, timeoutMs: 30_000 });
     expect(live.code, live.stdout + live.stderr).toBe(EXIT.ok);
     expect(live.stdout).toMatch(/up.*\[healthy/);

@@ -1,2 +1,23 @@
+import { afterAll, beforeAll } from 'vitest';
+import { type Sshd, startSshd } from '../../bench/sshd.js';
+
 // The real sshd of the end-to-end tests lives with the benchmarks, which start one too.
 export { type Sshd, startSshd, TEST_USER } from '../../bench/sshd.js';
+
+/**
+ * A real sshd on 127.0.0.1 for the tests of the file or `describe` block that calls this: started
+ * before them, stopped after them. Returns the server (once started).
+ */
+export function useSshd(): () => Sshd {
+  let sshd: Sshd | undefined;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 30_000);
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  return () => {
+    if (!sshd) throw new Error('the test sshd is not started (useSshd runs in beforeAll)');
+    return sshd;
+  };
+}
