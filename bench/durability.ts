@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { portOpen } from './processes.js';
 import type { BenchContext, BenchResult, Section } from './section.js';
 
 /**
@@ -181,7 +181,7 @@ export async function killPoint(
   const finished = last.status === expected;
   if (!finished) problems.push(`the command given again exited ${last.status}: ${failedServices(dir)}`);
   if (phase === 'down') {
-    const open = (await Promise.all(ports.map((port) => listening(port)))).filter(Boolean).length;
+    const open = (await Promise.all(ports.map((port) => portOpen(port)))).filter(Boolean).length;
     if (open > 0) problems.push(`${open} service(s) still listening after down`);
   }
   // Every one-shot copy has ended before the plan's services are stopped and the files go.
@@ -259,17 +259,6 @@ function writePlan(
   }
   writeFileSync(join(dir, 'plan.yaml'), JSON.stringify({ version: 1, name: 'kill', services }));
   return ports;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** The failures the latest journal records, in one line. */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { loadPlan } from '../../src/plan/load.js';
 import { MAX_CLOCK_SKEW_MS } from '../../src/run/engine/preflight.js';
@@ -12,8 +12,8 @@ import { directLauncher } from '../../src/run/places/process/launch.js';
 import { type Lock, takeLock } from '../../src/run/state/lock.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
-import { killAllWith, processesWith } from '../helpers/processes.js';
-import { useSshd } from '../helpers/sshd.js';
+import { processesWith } from '../helpers/processes.js';
+import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
@@ -24,20 +24,11 @@ import { useTempDir, writeFile } from '../helpers/tmp.js';
 const sshd = useSshd();
 
 const tempDir = useTempDir();
-const markers: string[] = [];
+const workDir = useRemoteWorkDirs(tempDir);
 const locks: Lock[] = [];
 afterEach(() => {
   for (const lock of locks.splice(0)) lock.release();
-  for (const marker of markers.splice(0)) killAllWith(marker);
 });
-
-/** A directory the remote user can read and write too; its path marks what a test starts. */
-function workDir(): string {
-  const dir = tempDir();
-  chmodSync(dir, 0o777);
-  markers.push(dir);
-  return dir;
-}
 
 function plan(dir: string, body: Record<string, unknown>, name = 'checked'): string {
   return writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name, ...body }, null, 2));

@@ -1,18 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadPlan } from '../../src/plan/load.js';
-import type { ResolvedCommand } from '../../src/plan/model.js';
 import type { Place } from '../../src/run/places/place.js';
 import { Places } from '../../src/run/places/places.js';
 import { directLauncher } from '../../src/run/places/process/launch.js';
 import { isAlive } from '../../src/run/places/process/process-group.js';
 import { ensurePlanState } from '../../src/run/state/state-dir.js';
-import { killAllWith } from '../helpers/processes.js';
 import { command } from '../helpers/resolved.js';
 import { releaseKey } from '../helpers/signing.js';
-import { useSshd } from '../helpers/sshd.js';
+import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 /**
@@ -23,7 +21,7 @@ import { useTempDir, writeFile } from '../helpers/tmp.js';
 const sshd = useSshd();
 
 const tempDir = useTempDir();
-const markers: string[] = [];
+const workDir = useRemoteWorkDirs(tempDir);
 const opened: { places: Places; host: Place; name: string }[] = [];
 afterEach(async () => {
   for (const { places, host, name } of opened.splice(0)) {
@@ -31,15 +29,11 @@ afterEach(async () => {
     await host.run({ ...command(['rm', '-rf', `.restore/${name}`]) }, 10_000);
     await places.close();
   }
-  for (const marker of markers.splice(0)) killAllWith(marker);
 });
 
 /** A plan with a service here and one on the test host; its places; a directory both can read. */
 async function placesOf(): Promise<{ dir: string; here: Place; host: Place; places: Places }> {
-  const dir = tempDir();
-  // The remote user reads and writes here; the path marks what the test starts.
-  chmodSync(dir, 0o777);
-  markers.push(dir);
+  const dir = workDir();
   const name = `places-${randomBytes(4).toString('hex')}`;
   const file = writeFile(
     dir,

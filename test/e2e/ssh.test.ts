@@ -1,15 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { quote } from 'shlex';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { events } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
-import { eventually, killAllWith, processesWith } from '../helpers/processes.js';
-import { useSshd } from '../helpers/sshd.js';
+import { eventually, processesWith } from '../helpers/processes.js';
+import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 /**
@@ -19,18 +19,7 @@ import { useTempDir, writeFile } from '../helpers/tmp.js';
 const sshd = useSshd();
 
 const tempDir = useTempDir();
-const markers: string[] = [];
-afterEach(() => {
-  for (const marker of markers.splice(0)) killAllWith(marker);
-});
-
-/** A directory the remote user can write in, whose path marks the processes a test starts. */
-function workDir(): string {
-  const dir = tempDir();
-  chmodSync(dir, 0o777);
-  markers.push(dir);
-  return dir;
-}
+const workDir = useRemoteWorkDirs(tempDir);
 
 function plan(dir: string, body: Record<string, unknown>): string {
   return writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'remote', ...body }, null, 2));

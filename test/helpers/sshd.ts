@@ -1,5 +1,7 @@
-import { afterAll, beforeAll } from 'vitest';
+import { chmodSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type Sshd, startSshd } from '../../bench/sshd.js';
+import { killAllWith } from './processes.js';
 
 // The real sshd of the end-to-end tests lives with the benchmarks, which start one too.
 export { type Sshd, startSshd, TEST_USER } from '../../bench/sshd.js';
@@ -19,5 +21,23 @@ export function useSshd(): () => Sshd {
   return () => {
     if (!sshd) throw new Error('the test sshd is not started (useSshd runs in beforeAll)');
     return sshd;
+  };
+}
+
+/**
+ * Work directories of `tempDir` that the remote user can read and write too (the test host is this
+ * machine). Each path marks the processes a test starts there, here or on the host: what is left
+ * of them is killed after each test.
+ */
+export function useRemoteWorkDirs(tempDir: () => string): () => string {
+  const markers: string[] = [];
+  afterEach(() => {
+    for (const marker of markers.splice(0)) killAllWith(marker);
+  });
+  return () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    markers.push(dir);
+    return dir;
   };
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResolvedCommand, ResolvedHost } from '../../src/plan/model.js';
+import type { ResolvedHost } from '../../src/plan/model.js';
 import { groupAlive } from '../../src/run/places/process/process-group.js';
 import {
   daemonScript,
