@@ -258,6 +258,37 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       setExit(await runAuditVerify(journal, io, options));
     });
 
+  const evidence = program
+    .command('evidence')
+    .description("write a run's evidence bundle (.tar.gz) for a change board or an auditor; or verify one")
+    .argument('<plan>', 'plan file (YAML); a plan file named verify: give it as ./verify')
+    .option('--run <id>', 'the run to bundle (default: the latest)')
+    .option(
+      '-o, --output <file>',
+      'where to write it (a file, or a directory; default: restore-evidence-<plan>-<run>.tar.gz here)',
+    )
+    .option('--state-dir <dir>', STATE_DIR_HELP)
+    .addHelpText(
+      'after',
+      '\nExit status: 0 written, 1 invalid plan (or an old run whose plan file changed since), 2 usage\n' +
+        'error (no such run, no run yet, a place that cannot be written), 5 the run is still in\n' +
+        'progress, 74 the write failed on the way. Check a bundle with: restore evidence verify <file>',
+    )
+    .action(async (plan: string, options: import('./commands/evidence.js').EvidenceOptions) => {
+      const { runEvidence } = await import('./commands/evidence.js');
+      setExit(await runEvidence(plan, options, io));
+    });
+  evidence
+    .command('verify')
+    .description(
+      'check a bundle: every file matches MANIFEST.sha256 and the journal chain holds; exit 1 naming the first that does not',
+    )
+    .argument('<file>', 'an evidence bundle (.tar.gz)')
+    .action(async (file: string) => {
+      const { runEvidenceVerify } = await import('./commands/evidence.js');
+      setExit(await runEvidenceVerify(file, io));
+    });
+
   program
     .command('schema')
     .description('print the plan format as JSON Schema, for editors and other validators')

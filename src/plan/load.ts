@@ -47,6 +47,8 @@ export interface LoadedPlan {
   readonly digest: string;
   /** Values of the plan's secrets that are set, for redaction of every output. */
   secretValues: string[];
+  /** The file's text as read and validated (loaded from a file): what a run keeps a copy of. */
+  text?: string;
 }
 
 export type LoadError =
@@ -82,6 +84,8 @@ export async function loadPlan(file: string, env: Env = process.env): Promise<Re
     const secretValues = secretValuesOf(parseYamlLeniently(source.value.text), env);
     return err({ kind: 'invalid', diagnostics: checked.error, secretValues });
   }
+  // Set on the object, not spread into a new one: its plan and digest are getters, made on first use.
+  checked.value.text = source.value.text;
   return ok(checked.value);
 }
 

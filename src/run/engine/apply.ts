@@ -7,6 +7,7 @@ import { probeRound } from '../probes/round.js';
 import { Redactor } from '../redact.js';
 import { type RunSnapshot, timesSeed } from '../state/journal/state.js';
 import { JournalWriter } from '../state/journal/writer.js';
+import { keepPlanCopy } from '../state/plan-copy.js';
 import { openRunLog } from '../state/run-log.js';
 import { ensurePlanState, newRunId, type PlanState, runJournal, runLog } from '../state/state-dir.js';
 import { type StateError, unusable } from '../state/state-files.js';
@@ -165,6 +166,8 @@ function openRunFiles(request: ApplyRequest, state: PlanState, run: string) {
   const logFile = runLog(state, run);
   let journal: JournalWriter | undefined;
   try {
+    // What `restore evidence` shows as applied: kept before the run's first line is written.
+    if (!request.resume) keepPlanCopy(state, run, request.loaded, redactor);
     journal = request.resume
       ? JournalWriter.resume(journalFile, run, redactor, onWriteFailure)
       : JournalWriter.create(journalFile, run, redactor, onWriteFailure);

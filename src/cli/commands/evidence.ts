@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { bundleFiles, type EvidenceSources } from '../../report/evidence/bundle.js';
+import { sha256 } from '../../report/evidence/manifest.js';
+import { packTarGz } from '../../report/evidence/tar.js';
+import { verifyBundle } from '../../report/evidence/verify.js';
+import { outputTails } from '../../report/report/output-tail.js';
+import { loadRun } from '../../run/engine/resume.js';
+import { readApprovals } from '../../run/state/approvals-inbox.js';
+import { parseJournal } from '../../run/state/journal/read.js';
+import { replay } from '../../run/state/journal/state.js';
+import { readPlanCopy } from '../../run/state/plan-copy.js';
+import { checkPlanState, type PlanState, planState, runJournal, runLog } from '../../run/state/state-dir.js';
+import { errnoOf, ioFailed, readStateFile, writeAll } from '../../run/state/state-files.js';
+import { CommandError, UsageError } from '../errors.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { type Io, redactingIo } from '../io.js';
+import { useStateDir } from '../state-dir.js';
+import { packageVersion } from '../version.js';
+import { runAuditVerify } from './audit.js';
+import { loadOrFail } from './load-or-fail.js';
+
+export interface EvidenceOptions {
+  run?: string;
+  /** `-o`: the bundle's path, or a directory to write it in (default: the working directory). */
+  output?: string;
+  /** `--state-dir`; undefined: RESTORE_STATE_DIR, or `.restore` in the plan file's directory. */
+  stateDir?: string;
+}
+
+/**
+ * `restore evidence <plan>` (SPEC section 10): one `.tar.gz` of a finished run (the latest, or
+ * --run) for a change board or an auditor. Written to a temporary file next to its place and
+ * renamed there, so a failure leaves no half bundle behind.
+ */
+export async function runEvidence(file: string, options: EvidenceOptions, io: Io): Promise<ExitCode> {
+  const loaded = await loadOrFail(file, io);
+  if (options.run !== undefined && !/^[0-9A-Za-z.-]+$/.test(options.run))
+    throw new UsageError(`--run: "${options.run}" is not a run id`);
+  if (options.output === '-')
+    throw new UsageError('-o -: a bundle is binary and is not written to standard output; give a file name');
+  const { dir } = useStateDir(options.stateDir, file, io);
+  const name = loaded.plan.name;
+  const state = planState(dir, name);
+  const found = checkPlanState(state, dir) ? loadRun(state, options.run) : undefined;
+  if (!found) {
+    throw new UsageError(
+      options.run
+        ? `no run ${options.run} of plan ${name} in ${state.runsDir}`
+        : `no run of plan ${name} yet`,
+    );
+  }
+  if (found.state === 'running') {
+    // Its journal is still growing: a bundle of it would not be the run's, and would not be
+    // the same bytes twice. The apply holds the plan's lock, hence the lock's exit code.
+    throw new CommandError(
+      `run ${found.run} of plan ${name} is still in progress (an apply holds the plan's lock); nothing was written: make the bundle once it has ended`,
+      EXIT.locked,
+    );
+  }
+  const sources = await readSources(file, state, found.run, found.state, loaded, io);
+  const files = bundleFiles(sources, io.redactor);
+  const top = `restore-evidence-${name}-${found.run}`;
+  // The run's own time, never "now": the same run gives the same bytes.
+  const mtime = new Date(found.finished_at ?? found.started_at);
+  const data = await packTarGz(top, files, Number.isNaN(mtime.getTime()) ? new Date(0) : mtime);
+  const target = outputPath(options.output, `${top}.tar.gz`, io.cwd);
+  writeBundle(target, data);
+  io.stdout.write(`${target}: ${files.length} files, sha256 ${sha256(data)}\n`);
+  return EXIT.ok;
+}
+
+type Loaded = Awaited<ReturnType<typeof loadOrFail>>;
+
+/** Everything a bundle holds, read from the state dir once. */
+async function readSources(
+  file: string,
+  state: PlanState,
+  id: string,
+  settled: string,
+  loaded: Loaded,
+  io: Io,
+): Promise<EvidenceSources> {
+  const journalFile = runJournal(state, id);
+  const journal = readStateFile(journalFile);
+  const read = journal === undefined ? undefined : parseJournal(journal);
+  const run = read ? replay(read) : undefined;
+  if (journal === undefined || !read || !run)
+    throw new UsageError(
+      `run ${id} of plan ${loaded.plan.name} never recorded its start; there is nothing to bundle`,
+    );
+  // As `status` and `report` say it: a run that no apply holds is not running.
+  if (run.state === 'running') run.state = settled as typeof run.state;
+  const copy = readPlanCopy(state, id);
+  if (!copy && loaded.digest !== run.digest) {
+    throw new CommandError(
+      `run ${id} was made before restore kept a copy of the plan it applied, and ${file} has changed since (digest ${loaded.digest}, the run applied ${run.digest}); nothing was written`,
+      EXIT.invalid,
+    );
+  }
+  const plan = copy
+    ? { ...copy, source: 'run-start-copy' as const }
+    : { text: loaded.text, display: loaded.display, source: 'plan-file' as const };
+  const failed = Object.keys(run.services).filter((service) => run.services[service]!.result === 'failed');
+  const stages = new Set(
+    read.entries.flatMap((entry) =>
+      entry.event === 'run.started' || entry.event === 'run.resumed' ? entry.stages.map((s) => s.name) : [],
+    ),
+  );
+  return {
+    run,
+    journal,
+    entries: read.entries,
+    verification: await auditText(journalFile, file, io),
+    log: readStateFile(runLog(state, id)),
+    plan,
+    tails: await outputTails(runLog(state, id), failed),
+    inbox: [...stages].map((stage) => ({ stage, ...readApprovals(state, id, stage) })),
+    versions: { restore: packageVersion(), node: process.version },
+  };
+}
+
+/** What `restore audit verify` prints for the journal (and its exit status), the path as `journal.jsonl`. */
+async function auditText(journalFile: string, planFile: string, io: Io): Promise<string> {
+  let text = '';
+  const sink = {
+    write(chunk: string) {
+      text += chunk;
+    },
+  };
+  const capture = redactingIo({ stdout: sink, stderr: sink, env: io.env, cwd: io.cwd, stdin: io.stdin });
+  capture.hide(io.redactor.values);
+  const code = await runAuditVerify(journalFile, capture, { plan: planFile });
+  return `${text.replaceAll(journalFile, 'journal.jsonl')}exit status ${code}\n`;
+}
+
+/** `-o` as a file, or a directory (existing, or written with a trailing slash) to put the default name in. */
+function outputPath(output: string | undefined, name: string, cwd: string): string {
+  if (output === undefined || output === '') return join(cwd, name);
+  const path = resolve(cwd, output);
+  if (output.endsWith('/')) return join(path, name);
+  try {
+    if (statSync(path).isDirectory()) return join(path, name);
+  } catch {
+    // Not there yet: the file to write.
+  }
+  return path;
+}
+
+/**
+ * Writes the bundle whole or not at all: a temp file next to it (created exclusively, never
+ * through a link, mode 0600), flushed, then renamed over the target. A place that cannot be
+ * written is a usage error (2), like an unreadable file; a write that fails on the way (a full
+ * disk) is an I/O error (74). Either way, nothing is left behind.
+ */
+function writeBundle(path: string, data: Buffer): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+  } catch (error) {
+    throw new UsageError(`${ioFailed(path, error).message}; nothing was written`);
+  }
+  try {
+    try {
+      writeAll(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    const words = ioFailed(path, error).message;
+    if (errnoOf(error) === 'EISDIR') throw new UsageError(`${words}; nothing was written`);
+    throw new CommandError(`${words}; nothing was written`, EXIT.ioError);
+  }
+}
+
+/** `restore evidence verify <file>`: 0 when the bundle holds, 1 naming the first thing that does not. */
+export async function runEvidenceVerify(file: string, io: Io): Promise<ExitCode> {
+  let data: Buffer;
+  try {
+    // A file the user names: followed if it is a link.
+    data = readFileSync(file);
+  } catch (error) {
+    const code = errnoOf(error);
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `${file}: no such file`
+        : code === 'EISDIR'
+          ? `${file} is a directory`
+          : `${file}: cannot read (${code})`,
+    );
+  }
+  const verdict = await verifyBundle(data);
+  if (!verdict.ok) {
+    io.stdout.write(`${file}: DOES NOT VERIFY: ${verdict.problem}\n`);
+    return EXIT.invalid;
+  }
+  const torn = verdict.torn ? ' (its last line was cut short by a crash and is not counted)' : '';
+  io.stdout.write(
+    `${file}: ${verdict.files} files match MANIFEST.sha256, journal.jsonl: ${verdict.journalLines} lines, hash chain intact${torn}\n`,
+  );
+  return EXIT.ok;
+}
