@@ -93,7 +93,8 @@ describe('SPEC 3: state follows the plan file, not the working directory', () =>
     const applied = await cli(dir, ['apply', 'ops/plan.yaml'], env);
     expect(applied.code).toBe(EXIT.ok);
     expect(stateLine(applied)).toBe(`restore: state dir ${join(dir, 'from-env')} (from RESTORE_STATE_DIR)`);
-    expect(readdirSync(join(dir, 'from-env', 'files', 'runs'))).toHaveLength(2);
+    // The run's journal and log, and the plan it applied (its text and resolved form).
+    expect(readdirSync(join(dir, 'from-env', 'files', 'runs'))).toHaveLength(4);
     expect(existsSync(join(dir, 'ops', '.restore'))).toBe(false);
 
     // JSON on stdout stays JSON; the state dir is said on stderr.
