@@ -269,6 +269,41 @@ describe('SPEC 10: restore evidence writes one bundle of a run', () => {
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
+  it("holds the approvals restore approve left in the run's inbox, and the journal's record of them", async () => {
+    const dir = workDir();
+    writePlan(dir, {
+      stages: [{ name: 'core', approval: true }],
+      services: { a: { stage: 'core', start: ok() } },
+    });
+    expect((await cli(dir, ['apply', 'plan.yaml'])).code).toBe(EXIT.awaitingApproval);
+    const given = await cli(dir, [
+      'approve',
+      'plan.yaml',
+      '--stage',
+      'core',
+      '--as',
+      'bob',
+      '--comment',
+      'db checked',
+    ]);
+    expect(given.code, given.stderr).toBe(EXIT.ok);
+    expect((await cli(dir, ['apply', 'plan.yaml', '--resume'])).code).toBe(EXIT.ok);
+    const top = extract(await evidence(dir), join(dir, 'x'));
+    const approvals = JSON.parse(readFileSync(join(top, 'approvals.json'), 'utf8')) as unknown;
+    expect(approvals).toMatchObject({
+      journal: [
+        { event: 'stage.approved', stage: 'core', approver: 'bob', via: 'approve', comment: 'db checked' },
+      ],
+      inbox: [
+        {
+          stage: 'core',
+          approvals: [{ stage: 'core', approver: 'bob', comment: 'db checked', signature: null }],
+          problems: [],
+        },
+      ],
+    });
+  });
+
   it('takes a plan file named verify when given as ./verify', async () => {
     const dir = workDir();
     writePlan(dir, { services: { a: { start: ok() } } }, 'verify');
