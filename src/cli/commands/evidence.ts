@@ -10,6 +10,9 @@ import {
   statSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { parseYamlLeniently } from '../../plan/parse.js';
+import { NAME_PATTERN } from '../../plan/schema.js';
+import { readPlanSource } from '../../plan/source.js';
 import { bundleFiles, type EvidenceSources } from '../../report/evidence/bundle.js';
 import { sha256 } from '../../report/evidence/manifest.js';
 import { packTarGz } from '../../report/evidence/tar.js';
@@ -28,7 +31,7 @@ import { type Io, redactingIo } from '../io.js';
 import { useStateDir } from '../state-dir.js';
 import { packageVersion } from '../version.js';
 import { runAuditVerify } from './audit.js';
-import { loadOrFail } from './load-or-fail.js';
+import { loadOrFail, readPlan } from './load-or-fail.js';
 
 export interface EvidenceOptions {
   run?: string;
@@ -44,13 +47,12 @@ export interface EvidenceOptions {
  * renamed there, so a failure leaves no half bundle behind.
  */
 export async function runEvidence(file: string, options: EvidenceOptions, io: Io): Promise<ExitCode> {
-  const loaded = await loadOrFail(file, io);
+  const { name, loaded } = await planToBundle(file, io);
   if (options.run !== undefined && !/^[0-9A-Za-z.-]+$/.test(options.run))
     throw new UsageError(`--run: "${options.run}" is not a run id`);
   if (options.output === '-')
     throw new UsageError('-o -: a bundle is binary and is not written to standard output; give a file name');
   const { dir } = useStateDir(options.stateDir, file, io);
-  const name = loaded.plan.name;
   const state = planState(dir, name);
   const found = checkPlanState(state, dir) ? loadRun(state, options.run) : undefined;
   if (!found) {
@@ -68,7 +70,7 @@ export async function runEvidence(file: string, options: EvidenceOptions, io: Io
       EXIT.locked,
     );
   }
-  const sources = await readSources(file, state, found.run, found.state, loaded, io);
+  const sources = await readSources(file, state, found.run, found.state, name, loaded, io);
   const files = bundleFiles(sources, io.redactor);
   const top = `restore-evidence-${name}-${found.run}`;
   // The run's own time, never "now": the same run gives the same bytes.
@@ -82,13 +84,33 @@ export async function runEvidence(file: string, options: EvidenceOptions, io: Io
 
 type Loaded = Awaited<ReturnType<typeof loadOrFail>>;
 
+/**
+ * The plan's name (its state) and, when it loads, the plan. What a bundle shows of the plan is
+ * the copy its run kept, so the variables it was applied with need not be set where the bundle is
+ * made (an auditor's machine, a CI job without the secrets): a plan whose only problems are unset
+ * variables is taken by its name. Any other problem ends the command as it would `report`.
+ */
+async function planToBundle(file: string, io: Io): Promise<{ name: string; loaded?: Loaded }> {
+  const read = await readPlan(file, io);
+  if (read.ok) return { name: read.value.plan.name, loaded: read.value };
+  if (read.error.kind === 'invalid' && read.error.diagnostics.every((d) => d.code === 'unset-variable')) {
+    const source = await readPlanSource(file);
+    const data =
+      source.ok && source.value.kind === 'text' ? parseYamlLeniently(source.value.text) : undefined;
+    const name = (data as { name?: unknown } | undefined)?.name;
+    if (typeof name === 'string' && new RegExp(NAME_PATTERN).test(name)) return { name };
+  }
+  return { name: '', loaded: await loadOrFail(file, io) };
+}
+
 /** Everything a bundle holds, read from the state dir once. */
 async function readSources(
   file: string,
   state: PlanState,
   id: string,
   settled: string,
-  loaded: Loaded,
+  name: string,
+  loaded: Loaded | undefined,
   io: Io,
 ): Promise<EvidenceSources> {
   const journalFile = runJournal(state, id);
@@ -96,21 +118,10 @@ async function readSources(
   const read = journal === undefined ? undefined : parseJournal(journal);
   const run = read ? replay(read) : undefined;
   if (journal === undefined || !read || !run)
-    throw new UsageError(
-      `run ${id} of plan ${loaded.plan.name} never recorded its start; there is nothing to bundle`,
-    );
+    throw new UsageError(`run ${id} of plan ${name} never recorded its start; there is nothing to bundle`);
   // As `status` and `report` say it: a run that no apply holds is not running.
   if (run.state === 'running') run.state = settled as typeof run.state;
-  const copy = readPlanCopy(state, id);
-  if (!copy && loaded.digest !== run.digest) {
-    throw new CommandError(
-      `run ${id} was made before restore kept a copy of the plan it applied, and ${file} has changed since (digest ${loaded.digest}, the run applied ${run.digest}); nothing was written`,
-      EXIT.invalid,
-    );
-  }
-  const plan = copy
-    ? { ...copy, source: 'run-start-copy' as const }
-    : { text: loaded.text, display: loaded.display, source: 'plan-file' as const };
+  const plan = planAsApplied(state, id, run.digest, file, loaded);
   const failed = Object.keys(run.services).filter((service) => run.services[service]!.result === 'failed');
   const stages = new Set(
     read.entries.flatMap((entry) =>
@@ -128,6 +139,35 @@ async function readSources(
     inbox: [...stages].map((stage) => ({ stage, ...readApprovals(state, id, stage) })),
     versions: { restore: packageVersion(), node: process.version },
   };
+}
+
+/**
+ * The copies the run kept at its start; for a run made before restore kept them, the plan file,
+ * only while it resolves to the digest the run applied (it shows what ran, then).
+ */
+function planAsApplied(
+  state: PlanState,
+  id: string,
+  digest: string,
+  file: string,
+  loaded: Loaded | undefined,
+): EvidenceSources['plan'] {
+  const copy = readPlanCopy(state, id);
+  if (copy) return { ...copy, source: 'run-start-copy' };
+  const before = `run ${id} was made before restore kept a copy of the plan it applied, and ${file}`;
+  if (!loaded) {
+    throw new CommandError(
+      `${before} cannot be resolved here to compare its digest with the run's (set its variables); nothing was written`,
+      EXIT.invalid,
+    );
+  }
+  if (loaded.digest !== digest) {
+    throw new CommandError(
+      `${before} has changed since (digest ${loaded.digest}, the run applied ${digest}); nothing was written`,
+      EXIT.invalid,
+    );
+  }
+  return { text: loaded.text, display: loaded.display, source: 'plan-file' };
 }
 
 /** What `restore audit verify` prints for the journal (and its exit status), the path as `journal.jsonl`. */
