@@ -8,6 +8,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -383,7 +384,7 @@ describe('SPEC 10: restore evidence verify names the first thing that does not m
     expect(spawnSync('sha256sum', ['-c', 'MANIFEST.sha256'], { cwd: top }).status).toBe(1);
   });
 
-  it('a file missing, a file added, and a manifest missing', async () => {
+  it('a file missing, a file added, a link, and a manifest missing', async () => {
     const { dir, top } = await bundleOf();
     rmSync(join(top, 'integrity.json'));
     const missing = join(dir, 'missing.tar.gz');
@@ -401,6 +402,12 @@ describe('SPEC 10: restore evidence verify names the first thing that does not m
     await expectRefused(dir2, extra, /extra\.txt: in the bundle but not listed in MANIFEST\.sha256/);
 
     rmSync(join(top2, 'extra.txt'));
+    symlinkSync('/etc/passwd', join(top2, 'link'));
+    const linked = join(dir2, 'linked.tar.gz');
+    repack(top2, linked);
+    await expectRefused(dir2, linked, /link: not a plain file/);
+
+    rmSync(join(top2, 'link'));
     rmSync(join(top2, 'MANIFEST.sha256'));
     const noManifest = join(dir2, 'no-manifest.tar.gz');
     repack(top2, noManifest);
