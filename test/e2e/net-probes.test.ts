@@ -93,7 +93,7 @@ describe('SPEC 11: tls checks through restore apply and restore check', () => {
   beforeAll(() => {
     certDir = mkdtempSync(join(tmpdir(), 'restore-test-'));
     certs = makeCertificates(certDir);
-  });
+  }, 60_000);
   afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
   it('a trusted, matching, long-lived certificate is healthy; each other case fails with its reason', async () => {

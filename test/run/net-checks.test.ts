@@ -129,7 +129,7 @@ describe('SPEC 11: tls checks judge the handshake, the chain, the name and the d
   const at = () => ({ ...limits, planDir: dir });
   beforeAll(() => {
     certs = makeCertificates(dir);
-  });
+  }, 60_000);
 
   it('passes with a chain trusted through `ca`, by address or by name', async () => {
     const server = await started(tlsServer(certs.good.key, certs.good.cert));
