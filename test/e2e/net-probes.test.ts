@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +82,9 @@ describe('SPEC 11: grpc checks through restore apply', () => {
     expect(got.serving).toEqual({ result: 'healthy' });
     expect(got.down?.reason).toContain('expected SERVING, got NOT_SERVING');
     expect(got.unknown?.reason).toContain('expected SERVING, got SERVICE_UNKNOWN');
-    expect(got.http1?.reason).toMatch(/grpc 127\.0\.0\.1:\d+: expected SERVING, got /);
+    expect(got.http1?.reason).toMatch(
+      /grpc 127\.0\.0\.1:\d+: expected SERVING, got UNAVAILABLE: not a gRPC server \(it does not speak HTTP\/2\)/,
+    );
     expect(hasStackTrace(result.stderr)).toBe(false);
   });
 });
@@ -287,5 +289,37 @@ describe('SPEC 2/11: validation of grpc, tls and dns checks', () => {
       { kind: 'tls', host: 'api.test', port: 443, servername: 'api.test', ca: 'ca.pem', min_days: 30 },
       { kind: 'dns', name: 'api.test', type: 'MX', expect: ['10 mx.test'], server: '10.0.0.2:53' },
     ]);
+  });
+});
+
+describe('SPEC 5/11: a failing network check never shows a secret', () => {
+  it('a dns name taken from a secret is redacted in the output, the journal and the run log', async () => {
+    const dnsDir = tempDir();
+    const dns = await started(dnsmasq(dnsDir, '127.0.0.7 svc.test\n'));
+    const dir = tempDir();
+    const secret = 'zq8-hidden-zone';
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'net',
+        secrets: ['ZONE'],
+        services: {
+          hidden: { health: once({ dns: { name: '${ZONE}.test', server: `127.0.0.1:${dns.port}` } }) },
+        },
+      }),
+    );
+    const result = await runCli(['apply', 'plan.yaml', '--state-dir', 'state'], {
+      cwd: dir,
+      env: { ZONE: secret },
+      timeoutMs: 60_000,
+    });
+    expect(result.code).toBe(EXIT.failed);
+    expect(result.stdout + result.stderr).toContain('[REDACTED].test, got NXDOMAIN');
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    const runs = join(dir, 'state', 'net', 'runs');
+    for (const file of readdirSync(runs))
+      expect(readFileSync(join(runs, file), 'utf8')).not.toContain(secret);
   });
 });

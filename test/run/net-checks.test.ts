@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsCheck, GrpcCheck, TlsCheck } from '../../src/plan/model.js';
 import { dnsCheck, normalize } from '../../src/run/probes/dns.js';
-import { decodeResponse, encodeRequest, grpcCheck } from '../../src/run/probes/grpc.js';
+import { decodeResponse, encodeRequest, grpcCheck, unavailable } from '../../src/run/probes/grpc.js';
 import { tlsCheck } from '../../src/run/probes/tls.js';
 import {
   type Certificates,
@@ -76,8 +76,10 @@ describe('SPEC 11: grpc checks ask grpc.health.v1.Health/Check for SERVING', () 
     const began = Date.now();
     const result = await grpcCheck(grpc(http.port), { timeoutMs: 1500 });
     expect(Date.now() - began).toBeLessThan(2500);
-    expect(result.ok).toBe(false);
-    expect(result.detail).toMatch(/^expected SERVING, got /);
+    expect(result).toMatchObject({
+      ok: false,
+      detail: 'expected SERVING, got UNAVAILABLE: not a gRPC server (it does not speak HTTP/2)',
+    });
     const [closed] = await freePorts(1);
     expect((await grpcCheck(grpc(closed!), limits)).detail).toBe(
       'expected SERVING, got UNAVAILABLE: connection refused',
@@ -91,6 +93,20 @@ describe('SPEC 11: grpc checks ask grpc.health.v1.Health/Check for SERVING', () 
     const result = await grpcCheck(grpc(silent.port), { timeoutMs: 10_000, signal: controller.signal });
     expect(result).toMatchObject({ ok: false, detail: 'aborted' });
     expect(result.durationMs).toBeLessThan(5000);
+  });
+
+  it("shortens grpc-js's UNAVAILABLE details to their cause", () => {
+    expect(
+      unavailable(
+        'No connection established. Last error: Error: 80:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../x.c:350: . Resolution note:',
+      ),
+    ).toBe('not TLS (wrong version number)');
+    expect(
+      unavailable(
+        'No connection established. Last error: read ETIMEDOUT (2026-12-02T02:29:28.074Z). Resolution note:',
+      ),
+    ).toBe('read ETIMEDOUT');
+    expect(unavailable('Name resolution failed for target dns:db.invalid:1')).toBe('no such host');
   });
 
   it('encodes and decodes the two health messages', () => {

@@ -101,13 +101,22 @@ function callFailure(
   }
 }
 
-/** grpc-js's UNAVAILABLE details, shortened to the cause people look for. */
-function unavailable(details: string): string {
+/** Handshake failures that mean the port speaks something else than TLS. */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
+
+/**
+ * grpc-js's UNAVAILABLE details ("No connection established. Last error: ... (time). Resolution
+ * note: ...") shortened to the cause people look for.
+ */
+export function unavailable(details: string): string {
   if (/ECONNREFUSED/.test(details)) return 'connection refused';
-  if (/ENOTFOUND|EAI_AGAIN/.test(details)) return 'no such host';
-  if (/Protocol error|Received HTTP status code|HTTP\/1|Connection dropped|closed/i.test(details))
-    return `not a gRPC server? ${details}`;
-  return details;
+  if (/ENOTFOUND|EAI_AGAIN|Name resolution failed/i.test(details)) return 'no such host';
+  if (/Protocol error/i.test(details)) return 'not a gRPC server (it does not speak HTTP/2)';
+  const notTls = NOT_TLS.exec(details);
+  if (notTls) return `not TLS (${notTls[0].toLowerCase()})`;
+  const cause =
+    /Last error: (?:Error: )?(.*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\.?(?: Resolution note:.*)?$/.exec(details);
+  return cause?.[1] ? cause[1] : details;
 }
 
 function servingName(status: number): string {

@@ -10,6 +10,9 @@ import type { CheckResult } from './types.js';
 const DAY_MS = 86_400_000;
 /** A `ca` file larger than this is not a CA bundle (the system's whole bundle is about 200 KiB). */
 const MAX_CA_BYTES = 4 * 1024 * 1024;
+/** Handshake failures that mean the port speaks something else than TLS. */
+const NOT_TLS =
+  /wrong version number|packet length too long|unknown protocol|http request|record layer failure/i;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
 /** A `ca` file's certificates, or why it cannot be used. */
@@ -145,12 +148,10 @@ function chainFailure(error: string | Error, subject: string, ca: string | null)
 /** A failure before the handshake finished: a plain-TCP port reads as "not TLS". */
 function handshakeFailure(error: NodeJS.ErrnoException, connected: boolean): string {
   const message = error.message ?? '';
-  if (
-    /wrong version number|packet length too long|unknown protocol|http request|record layer failure/i.test(
-      message,
-    )
-  )
-    return `not TLS: the server answered the handshake with something else (${oneLine(message)})`;
+  // OpenSSL's words only: its message also carries an error queue and a source path.
+  const reason = NOT_TLS.exec(message);
+  if (reason)
+    return `not TLS: the server answered the handshake with something else (${reason[0].toLowerCase()})`;
   if (connected && (error.code === 'ECONNRESET' || /disconnected before secure TLS/i.test(message)))
     return 'not TLS: the connection closed during the TLS handshake';
   return networkFailure(error);
