@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsCheck, GrpcCheck, TlsCheck } from '../../src/plan/model.js';
 import { dnsCheck, normalize } from '../../src/run/probes/dns.js';
 import { decodeResponse, encodeRequest, grpcCheck, unavailable } from '../../src/run/probes/grpc.js';
-import { tlsCheck } from '../../src/run/probes/tls.js';
+import { judge, tlsCheck } from '../../src/run/probes/tls.js';
 import {
   type Certificates,
   dnsmasq,
@@ -202,6 +202,28 @@ describe('SPEC 11: tls checks judge the handshake, the chain, the name and the d
     expect(quiet.detail).toMatch(
       /^not TLS\? the port accepted a connection but no TLS handshake finished within 500ms/,
     );
+  });
+
+  it('judges expiry first: an expired certificate, and one not valid yet, say when', () => {
+    const cert = {
+      subject: { CN: 'api' },
+      valid_from: 'Nov  1 00:00:00 2026 GMT',
+      valid_to: 'Nov 29 00:00:00 2026 GMT',
+      subjectaltname: 'DNS:api',
+    } as unknown as Parameters<typeof judge>[1];
+    const check = { servername: 'api', min_days: 14, ca: null };
+    expect(judge(check, cert, 'CERT_HAS_EXPIRED', Date.parse('2026-12-02T12:00:00Z'))).toEqual([
+      false,
+      'certificate of CN=api expired 3 days ago (2026-11-29)',
+    ]);
+    expect(judge(check, cert, null, Date.parse('2026-10-30T00:00:00Z'))).toEqual([
+      false,
+      'certificate of CN=api is not valid before 2026-11-01',
+    ]);
+    expect(judge({ ...check, min_days: 0 }, cert, null, Date.parse('2026-11-28T00:00:00Z'))).toEqual([
+      true,
+      'valid for 1 more day, CN=api',
+    ]);
   });
 
   it('fails with a clear reason when `ca` is not PEM or is missing', async () => {

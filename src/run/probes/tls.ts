@@ -124,7 +124,7 @@ export function judge(
       `certificate of ${subject} expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${isoDay(notAfter)}), expected at least ${check.min_days}`,
     ];
   }
-  return [true, `valid for ${daysLeft} more days, ${subject}`];
+  return [true, `valid for ${daysLeft} more day${daysLeft === 1 ? '' : 's'}, ${subject}`];
 }
 
 /** node's chain verdict in words, with what to do about it. */
