@@ -73,6 +73,7 @@ describe('SPEC 11: grpc checks through restore apply', () => {
       down: { health: once({ grpc: { port: health.port, service: 'pay.v1.Down' } }) },
       unknown: { health: once({ grpc: { host: '127.0.0.1', port: health.port, service: 'nope.v1.X' } }) },
       http1: { health: once({ grpc: { port: http.port } }) },
+      tlsplain: { health: once({ grpc: { port: http.port, tls: true } }) },
     });
     const began = Date.now();
     const result = await apply(dir);
@@ -85,6 +86,11 @@ describe('SPEC 11: grpc checks through restore apply', () => {
     expect(got.http1?.reason).toMatch(
       /grpc 127\.0\.0\.1:\d+: expected SERVING, got UNAVAILABLE: not a gRPC server \(it does not speak HTTP\/2\)/,
     );
+    expect(got.tlsplain?.reason).toContain(
+      'expected SERVING, got UNAVAILABLE: not TLS (wrong version number)',
+    );
+    // grpc-js sends 127.0.0.1 as SNI; node's DEP0123 warning about it must not reach stderr.
+    expect(result.stderr).not.toContain('DeprecationWarning');
     expect(hasStackTrace(result.stderr)).toBe(false);
   });
 });
