@@ -12,6 +12,7 @@ import { execaOptions } from './execa-options.js';
 import { fuzz } from './fuzz.js';
 import { integrity } from './integrity.js';
 import { planModel } from './plan-model.js';
+import { probeRoundBench } from './probe-round.js';
 import { type BenchReport, machine, renderJson, renderText, type SectionFailure } from './report.js';
 import { type BenchContext, type BenchResult, type Section, selectSections } from './section.js';
 import { sshReuse } from './ssh-reuse.js';
@@ -34,6 +35,7 @@ const SECTIONS: readonly Section[] = [
   execaOptions,
   integrity,
   fuzz,
+  probeRoundBench,
 ];
 
 const DEFAULT_RUNS = 7;

@@ -41,7 +41,39 @@ export interface ExecCheck {
   command: ResolvedCommand;
 }
 
-export type ResolvedCheck = HttpCheck | TcpCheck | ExecCheck;
+/** SPEC section 11: grpc.health.v1.Health/Check answers SERVING. */
+export interface GrpcCheck {
+  kind: 'grpc';
+  host: string;
+  port: number;
+  /** The service asked about; "" is the server as a whole. */
+  service: string;
+  tls: boolean;
+}
+
+/** SPEC section 11: a TLS handshake with a trusted chain, a matching name and `min_days` left. */
+export interface TlsCheck {
+  kind: 'tls';
+  host: string;
+  port: number;
+  /** The name the certificate must hold: as written, else `host`. */
+  servername: string;
+  /** A PEM file as written (relative to the plan file's directory); null: the system roots. */
+  ca: string | null;
+  min_days: number;
+}
+
+/** SPEC section 11: a name resolves, to exactly `expect` (in any order) when given. */
+export interface DnsCheck {
+  kind: 'dns';
+  name: string;
+  type: 'A' | 'AAAA' | 'CNAME' | 'MX' | 'TXT' | 'SRV' | 'NS';
+  expect: string[] | null;
+  /** "host" or "host:port"; null: the system resolver. */
+  server: string | null;
+}
+
+export type ResolvedCheck = HttpCheck | TcpCheck | ExecCheck | GrpcCheck | TlsCheck | DnsCheck;
 
 export interface ResolvedHealth {
   checks: ResolvedCheck[];
@@ -153,6 +185,8 @@ export const BUILTIN = {
   },
   http: { method: 'GET', status: '2xx' },
   tcpHost: '127.0.0.1',
+  tlsMinDays: 14,
+  dnsType: 'A',
   signatureSuffix: '.sig',
   namespace: 'file',
   sshPort: 22,

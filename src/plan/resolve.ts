@@ -14,6 +14,7 @@ import {
   type ResolvedService,
   type ResolvedVerify,
 } from './model.js';
+import { resolveNetCheck } from './resolve-net.js';
 import type { Defaults } from './schema.js';
 import {
   CHECK_KINDS,
@@ -379,8 +380,8 @@ class Resolver {
         path,
         'invalid-value',
         kinds.length === 0
-          ? 'a health check needs one of http, tcp or exec'
-          : `a health check holds exactly one of http, tcp or exec; this one has ${kinds.join(' and ')}`,
+          ? `a health check needs one of ${orList(CHECK_KINDS)}`
+          : `a health check holds exactly one of ${orList(CHECK_KINDS)}; this one has ${kinds.join(' and ')}`,
         kinds.length === 0 ? 'for example `- tcp: { port: 5432 }`' : 'write each as its own list item',
       );
       return undefined;
@@ -419,6 +420,14 @@ class Resolver {
           : this.port([...path, 'tcp', 'port'], item.tcp.port);
       return { kind: 'tcp', host, port };
     }
+    const net = resolveNetCheck(path, item, {
+      text: (at, value) => this.text(at, value),
+      port: (at, written) => this.port(at, written),
+      report: this.ctx.report,
+      mode: this.ctx.mode,
+      host: inherited.host,
+    });
+    if (net) return net;
     const exec = item.exec as RawCommand;
     return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
   }
@@ -472,4 +481,9 @@ function onHost(url: string, host: ResolvedHost | null): string {
   const address =
     host.address.includes(':') && !host.address.startsWith('[') ? `[${host.address}]` : host.address;
   return `http://${address}${url}`;
+}
+
+/** "a, b or c": the check kinds in a message, however many there are. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }

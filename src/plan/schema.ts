@@ -122,15 +122,73 @@ const TcpCheck = z.strictObject({
     .meta({ description: 'A port number, or a string such as "${PORT:-5432}" that resolves to one.' }),
 });
 
-export const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
+/** `host` of a network check run from this machine (grpc, tls): as tcp's. */
+const NetHost = z
+  .string()
+  .min(1)
+  .optional()
+  .meta({ description: "Default 127.0.0.1, or for a remote service its host's address." });
+const NetPort = z
+  .union([z.int().min(1).max(65535), z.string().min(1)])
+  .meta({ description: 'A port number, or a string such as "${PORT:-50051}" that resolves to one.' });
+const GrpcCheck = z.strictObject({
+  host: NetHost,
+  port: NetPort,
+  service: z.string().optional().meta({
+    description: 'The service name asked about; "" (the default) is the server as a whole.',
+    default: '',
+  }),
+  tls: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Connect with TLS, trusting the system roots. Default false.', default: false }),
+});
+const TlsCheck = z.strictObject({
+  host: NetHost,
+  port: NetPort,
+  servername: z.string().min(1).optional().meta({
+    description: 'The name the certificate must hold (and SNI when it is not an address). Default: host.',
+  }),
+  ca: z.string().min(1).optional().meta({
+    description:
+      "A PEM file of the CAs to trust instead of the system roots; relative to the plan file's directory.",
+  }),
+  min_days: z
+    .int()
+    .min(0)
+    .max(36_500)
+    .optional()
+    .meta({ description: 'Days the certificate must stay valid at least. Default 14.', default: 14 }),
+});
+/** Record types a `dns` check can ask for (docs/plan-format.md says how each answer is written). */
+export const DNS_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'NS'] as const;
+const DnsCheck = z.strictObject({
+  name: z.string().min(1).meta({ description: 'The name to resolve, e.g. "db.internal".' }),
+  type: z.enum(DNS_TYPES).optional().meta({ description: 'Record type. Default A.', default: 'A' }),
+  expect: z.array(z.string().min(1)).min(1).optional().meta({
+    description:
+      'The answer must be exactly these values, in any order (MX "10 mail.example.com", SRV "0 5 5060 sip.example.com").',
+  }),
+  server: z.string().min(1).optional().meta({
+    description:
+      'A DNS server address, "host" or "host:port" ("[::1]:53" for IPv6). Default: the system resolver.',
+  }),
+});
+
+export const CHECK_KINDS = ['http', 'tcp', 'exec', 'grpc', 'tls', 'dns'] as const;
 export const Check = z
   .strictObject({
     http: HttpCheck.optional().meta({ description: 'An HTTP(S) request answers with an accepted status.' }),
     tcp: TcpCheck.optional().meta({ description: 'A TCP connection opens.' }),
     exec: Command.optional().meta({ description: "A command exits 0 within the check's timeout." }),
+    grpc: GrpcCheck.optional().meta({ description: 'grpc.health.v1.Health/Check answers SERVING.' }),
+    tls: TlsCheck.optional().meta({
+      description: 'A TLS handshake succeeds with a trusted chain, a matching name and min_days left.',
+    }),
+    dns: DnsCheck.optional().meta({ description: 'A name resolves, to exactly `expect` when given.' }),
   })
   .meta({
-    description: 'One health check: exactly one of `http`, `tcp`, `exec`.',
+    description: 'One health check: exactly one of `http`, `tcp`, `exec`, `grpc`, `tls`, `dns`.',
     minProperties: 1,
     maxProperties: 1,
   });

@@ -71,7 +71,17 @@ export function describeCheck(check: ResolvedCheck): string {
       return `tcp ${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
     case 'exec':
       return `exec ${formatCommand(check.command)}`;
+    case 'grpc':
+      return `grpc ${hostPort(check.host, check.port)}${check.tls ? ' over TLS' : ''} serving ${check.service === '' ? '(server)' : JSON.stringify(check.service)}`;
+    case 'tls':
+      return `tls ${hostPort(check.host, check.port)} name ${check.servername}, trusted by ${check.ca ?? 'system roots'}, valid ${check.min_days}+ days`;
+    case 'dns':
+      return `dns ${check.type} ${check.name}${check.expect ? ` = ${check.expect.join(', ')}` : ''}${check.server ? ` via ${check.server}` : ''}`;
   }
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** One `verify:` item in one line, its digest in full: a reviewer compares it with the release's. */

@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import type { ResolvedCommand, ResolvedPlan, ResolvedService } from '../../plan/model.js';
 import type { Place } from '../places/place.js';
 import type { Places } from '../places/places.js';
+import { readCaFile } from '../probes/tls.js';
 import { verifyArtifacts } from './integrity.js';
 
 /** What `restore check` looked at (the `check` field of its JSON). */
@@ -15,6 +16,7 @@ export const PREFLIGHT_CHECKS = [
   'program',
   'cwd',
   'verify',
+  'tls-ca',
 ] as const;
 export type PreflightCheck = (typeof PREFLIGHT_CHECKS)[number];
 
@@ -222,7 +224,39 @@ export async function checkService(
       };
     }),
   );
-  return [...(await programFindings), ...(await dirFindings), ...(await verifyFindings(service, place, at))];
+  return [
+    ...(await programFindings),
+    ...(await dirFindings),
+    ...(await verifyFindings(service, place, at)),
+    ...(await caFindings(service, place, at)),
+  ];
+}
+
+/**
+ * The `ca` file of each `tls` check is present here and holds PEM certificates: the check reads
+ * it on this machine (network checks run from here), and a bad one would fail every round.
+ */
+export async function caFindings(
+  service: ResolvedService,
+  place: Place,
+  at: Pick<Finding, 'service' | 'host'>,
+): Promise<Finding[]> {
+  const files = new Set<string>();
+  for (const check of service.health.checks)
+    if (check.kind === 'tls' && check.ca !== null) files.add(check.ca);
+  return Promise.all(
+    [...files].map(async (file): Promise<Finding> => {
+      const ca = await readCaFile(file, place.localDir);
+      return ca.ok
+        ? {
+            ...at,
+            check: 'tls-ca',
+            level: 'ok',
+            message: `ca file ${file} holds PEM certificates (tls check)`,
+          }
+        : { ...at, check: 'tls-ca', level: 'error', message: `${ca.detail} (tls check)` };
+    }),
+  );
 }
 
 /**

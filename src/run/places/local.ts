@@ -51,6 +51,10 @@ export class LocalPlace implements Place {
 
   constructor(private readonly options: LocalPlaceOptions) {}
 
+  get localDir(): string {
+    return this.options.planDir;
+  }
+
   display(command: Pick<ResolvedCommand, 'argv' | 'shell'>): string {
     return formatCommand(command);
   }

@@ -22,6 +22,11 @@ export interface Place {
   readonly tracksMarks: boolean;
   /** Whether a daemon's pid is one of this machine's (reported as `service_pid`). */
   readonly pidsAreLocal: boolean;
+  /**
+   * The plan file's directory on this machine: network checks run from here wherever the service
+   * runs, and read their files (a tls `ca`) relative to it.
+   */
+  readonly localDir: string;
   /** How often an adopted daemon is looked for here: a look on a host is an ssh command. */
   readonly watchEveryMs: number;
 

@@ -1,8 +1,11 @@
 import type { ResolvedCheck } from '../../plan/model.js';
 import { unreachable } from '../../util/unreachable.js';
 import type { Place } from '../places/place.js';
+import { dnsCheck } from './dns.js';
+import { grpcCheck } from './grpc.js';
 import { httpCheck } from './http.js';
 import { tcpCheck } from './tcp.js';
+import { tlsCheck } from './tls.js';
 import type { CheckResult, RoundResult } from './types.js';
 
 export interface RoundOptions {
@@ -35,6 +38,13 @@ function runCheck(check: ResolvedCheck, options: RoundOptions): Promise<CheckRes
       return httpCheck(check, limits);
     case 'tcp':
       return tcpCheck(check, limits);
+    case 'grpc':
+      return grpcCheck(check, limits);
+    case 'tls':
+      // A relative `ca` is the plan directory's on this machine, wherever the service runs.
+      return tlsCheck(check, { ...limits, planDir: options.place.localDir });
+    case 'dns':
+      return dnsCheck(check, limits);
     case 'exec':
       return options.place.check(check.command, options.timeoutMs, options.signal);
     default:

@@ -14,7 +14,12 @@ export type Settle = (ok: boolean, detail: string) => void;
 export function probeOnce(
   kind: CheckResult['kind'],
   target: string,
-  options: { timeoutMs: number; signal?: AbortSignal },
+  options: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** What a deadline means for this probe, when it knows better than "timed out after 2s". */
+    timeoutDetail?: () => string;
+  },
   open: (done: Settle) => { destroy(): void } | undefined,
 ): Promise<CheckResult> {
   const started = performance.now();
@@ -40,7 +45,7 @@ export function probeOnce(
     };
     const onAbort = () => done(false, 'aborted');
     const timer = setTimeout(
-      () => done(false, `timed out after ${formatDuration(options.timeoutMs)}`),
+      () => done(false, options.timeoutDetail?.() ?? `timed out after ${formatDuration(options.timeoutMs)}`),
       options.timeoutMs,
     );
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,6 +1,8 @@
+import type { ResolvedCheck } from '../../plan/model.js';
+
 /** The outcome of one health check, and of one probe round (all checks of a service, concurrently). */
 export interface CheckResult {
-  kind: 'http' | 'tcp' | 'exec';
+  kind: ResolvedCheck['kind'];
   /** What was checked, for people: "GET http://127.0.0.1:8080/healthz", "127.0.0.1:5432", "pg_isready". */
   target: string;
   ok: boolean;

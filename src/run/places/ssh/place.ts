@@ -58,6 +58,10 @@ export class SshPlace implements Place {
     this.where = `host ${target.host.name}`;
   }
 
+  get localDir(): string {
+    return this.target.localDir;
+  }
+
   display(command: Pick<ResolvedCommand, 'argv' | 'shell'>): string {
     return remoteDisplay(command, this.target.host);
   }
