@@ -1,11 +1,21 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { type CliOptions, hasStackTrace, runCli } from '../helpers/cli.js';
+import { type CliOptions, hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { daemon, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { type ReceivedSpan, useOtlpReceivers } from '../helpers/otlp-receiver.js';
 import { freePorts } from '../helpers/ports.js';
+import { parsePromText, sampleValue } from '../helpers/prom-text.js';
 import { writeFile } from '../helpers/tmp.js';
 
 const workDir = useWorkDirs();
@@ -347,5 +357,128 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
     expect(on.code, on.stderr).toBe(EXIT.ok);
     expect(otlp.requests).toHaveLength(1);
     expect(readFileSync(loaded, 'utf8')).toContain('@opentelemetry/sdk-trace-base');
+  });
+});
+
+describe('SPEC 12: --metrics-file keeps the run in Prometheus text format', () => {
+  /**
+   * Two declared stages: `core` with a one-shot that fails its first attempt; in `apps`, a
+   * service that waits for the file `go` (so the test reads the file between the stages) and
+   * one that fails while the file `fail` exists.
+   */
+  const writeMetered = (dir: string) =>
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'metered',
+        defaults: { retry_delay: '0s' },
+        stages: [{ name: 'core' }, { name: 'apps' }],
+        services: {
+          migrate: {
+            stage: 'core',
+            retries: 1,
+            start: { run: 'test -f tried || { touch tried; exit 1; }', shell: true },
+          },
+          api: {
+            stage: 'apps',
+            depends_on: ['migrate'],
+            start: { run: 'while [ ! -f go ]; do sleep 0.05; done', shell: true },
+          },
+          check: { stage: 'apps', critical: false, start: 'test ! -f fail' },
+        },
+      }),
+    );
+
+  const read = (path: string) => parsePromText(readFileSync(path, 'utf8'));
+
+  it('is written at each stage end and at the end, atomically, and keeps the last success across a failed run', async () => {
+    const dir = workDir();
+    writeMetered(dir);
+    mkdirSync(join(dir, 'metrics'));
+    const path = join(dir, 'metrics', 'restore.prom');
+    const { done } = spawnCli(['apply', 'plan.yaml', '--state-dir', 'state', '--metrics-file', path], {
+      cwd: dir,
+      env: NO_OTEL,
+      timeoutMs: 90_000,
+    });
+    // Stage `core` has ended and `apps` waits for `go`: the file tells of the first stage only.
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(path) && Date.now() < deadline) await sleep(50);
+    const midway = read(path);
+    const plan = { plan: 'metered' };
+    expect(sampleValue(midway, 'restore_run_in_progress', plan)).toBe(1);
+    expect(sampleValue(midway, 'restore_run_success', plan)).toBe(0);
+    expect(sampleValue(midway, 'restore_stage_success', { ...plan, stage: 'core' })).toBe(1);
+    expect(sampleValue(midway, 'restore_stage_success', { ...plan, stage: 'apps' })).toBeUndefined();
+    expect(sampleValue(midway, 'restore_service_attempts', { ...plan, service: 'migrate' })).toBe(2);
+    expect(sampleValue(midway, 'restore_service_healthy', { ...plan, service: 'api' })).toBeUndefined();
+    writeFileSync(join(dir, 'go'), '');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+
+    const lines = journal(dir, 'metered');
+    const finished = Date.parse(lines.at(-1)!.time);
+    const final = read(path);
+    const run = lines[0]!.run as string;
+    expect(sampleValue(final, 'restore_run_info', { ...plan, run, state: 'succeeded' })).toBe(1);
+    expect(sampleValue(final, 'restore_run_success', plan)).toBe(1);
+    expect(sampleValue(final, 'restore_run_in_progress', plan)).toBe(0);
+    expect(sampleValue(final, 'restore_run_duration_seconds', plan)).toBe(
+      (lines.at(-1)!.duration_ms as number) / 1000,
+    );
+    expect(sampleValue(final, 'restore_last_success_timestamp_seconds', plan)).toBe(finished / 1000);
+    const summary = lines.at(-1)!.services as Record<string, { duration_ms: number; attempts: number }>;
+    for (const service of ['migrate', 'api', 'check']) {
+      const labels = { ...plan, service };
+      expect(sampleValue(final, 'restore_service_healthy', labels)).toBe(1);
+      expect(sampleValue(final, 'restore_service_time_to_healthy_seconds', labels)).toBe(
+        summary[service]!.duration_ms / 1000,
+      );
+      expect(sampleValue(final, 'restore_service_attempts', labels)).toBe(summary[service]!.attempts);
+    }
+    expect(
+      sampleValue(final, 'restore_service_time_to_healthy_seconds', { ...plan, service: 'api' }),
+    ).toBeGreaterThan(0);
+    // Written by rename: no temp file is left beside it, and restore's files are 0600.
+    expect(readdirSync(join(dir, 'metrics'))).toEqual(['restore.prom']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    // A failed run: its own result, and the last success of the run before it.
+    writeFileSync(join(dir, 'fail'), '');
+    const failed = await cli(dir, ['--metrics-file', path]);
+    expect(failed.code, failed.stderr).toBe(EXIT.failed);
+    const after = read(path);
+    expect(sampleValue(after, 'restore_run_success', plan)).toBe(0);
+    expect(
+      sampleValue(after, 'restore_service_result', { ...plan, service: 'check', result: 'failed' }),
+    ).toBe(1);
+    expect(
+      sampleValue(after, 'restore_service_time_to_healthy_seconds', { ...plan, service: 'check' }),
+    ).toBeUndefined();
+    expect(sampleValue(after, 'restore_last_success_timestamp_seconds', plan)).toBe(finished / 1000);
+  });
+
+  it('refuses a symbolic link at the path, or a missing directory, before anything runs', async () => {
+    const dir = workDir();
+    writeMetered(dir);
+    writeFileSync(join(dir, 'go'), '');
+    const target = join(dir, 'target');
+    writeFileSync(target, 'kept\n');
+    symlinkSync(target, join(dir, 'link.prom'));
+    const linked = await cli(dir, ['--metrics-file', join(dir, 'link.prom')]);
+    expect(linked.code).toBe(EXIT.usage);
+    expect(linked.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/link\.prom is a symbolic link/),
+    ]);
+    expect(readFileSync(target, 'utf8')).toBe('kept\n');
+    const missing = await cli(dir, ['--metrics-file', join(dir, 'nowhere', 'restore.prom')]);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toMatch(/its directory .*nowhere does not exist/);
+    expect(hasStackTrace(linked.stderr + missing.stderr)).toBe(false);
+    // Nothing ran: no run was recorded, and `migrate` never tried.
+    expect(existsSync(join(dir, 'state', 'metered', 'runs'))).toBe(false);
+    expect(existsSync(join(dir, 'tried'))).toBe(false);
   });
 });
