@@ -228,7 +228,7 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
       expect(span.startMs, span.name).toBeGreaterThanOrEqual(parent!.startMs);
       expect(span.endMs, span.name).toBeLessThanOrEqual(parent!.endMs);
     }
-  });
+  }, 180_000);
 
   it('the standard OTEL_* variables configure it (endpoint, headers, service name); the flag wins over them', async () => {
     const dir = workDir();
@@ -265,7 +265,7 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
     expect(fromFlag.requests.map((r) => r.path)).toEqual(['/v1/traces']);
     expect(new Set(fromFlag.spans.map((s) => s.traceId)).size).toBe(1);
     expect(fromFlag.spans[0]!.traceId).not.toBe(fromEnv.spans[0]!.traceId);
-  });
+  }, 180_000);
 
   it('an unreachable endpoint is one warning, on stderr and in the run log; the exit code is the same', async () => {
     const dir = workDir();
@@ -301,7 +301,7 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
     expect(logged[0]).toMatchObject({ level: 40 });
     // Bounded (5 s for the trace) on top of the run itself, however loaded the machine.
     expect(took).toBeLessThan(45_000);
-  });
+  }, 180_000);
 
   it('a bad --otlp-endpoint is a usage error, before anything runs', async () => {
     const dir = workDir();
@@ -315,7 +315,7 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
     expect(result.stderr.trim().split('\n')).toEqual([
       expect.stringContaining('--otlp-endpoint takes an http or https URL (OTLP over HTTP), not a grpc URL'),
     ]);
-  });
+  }, 180_000);
 
   it('unset, nothing is sent and the SDK is never loaded', async () => {
     const dir = workDir();
@@ -357,7 +357,7 @@ describe('SPEC 12: --otlp-endpoint sends one trace per run over OTLP/HTTP', () =
     expect(on.code, on.stderr).toBe(EXIT.ok);
     expect(otlp.requests).toHaveLength(1);
     expect(readFileSync(loaded, 'utf8')).toContain('@opentelemetry/sdk-trace-base');
-  });
+  }, 180_000);
 });
 
 describe('SPEC 12: --metrics-file keeps the run in Prometheus text format', () => {
@@ -458,7 +458,7 @@ describe('SPEC 12: --metrics-file keeps the run in Prometheus text format', () =
       sampleValue(after, 'restore_service_time_to_healthy_seconds', { ...plan, service: 'check' }),
     ).toBeUndefined();
     expect(sampleValue(after, 'restore_last_success_timestamp_seconds', plan)).toBe(finished / 1000);
-  });
+  }, 180_000);
 
   it('refuses a symbolic link at the path, or a missing directory, before anything runs', async () => {
     const dir = workDir();
@@ -480,5 +480,5 @@ describe('SPEC 12: --metrics-file keeps the run in Prometheus text format', () =
     // Nothing ran: no run was recorded, and `migrate` never tried.
     expect(existsSync(join(dir, 'state', 'metered', 'runs'))).toBe(false);
     expect(existsSync(join(dir, 'tried'))).toBe(false);
-  });
+  }, 180_000);
 });
