@@ -146,6 +146,14 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
         .default(undefined, '$USER')
         .env('RESTORE_APPROVER'),
     )
+    .option(
+      '--otlp-endpoint <url>',
+      'send the run as an OpenTelemetry trace over OTLP/HTTP (default: OTEL_EXPORTER_OTLP_ENDPOINT)',
+    )
+    .option(
+      '--metrics-file <path>',
+      "write the run's metrics there (Prometheus text format), at each stage end",
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error or unusable state dir,\n' +

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { quote } from 'shlex';
+import { type ObserveChoice, observeChoice, startObservers } from '../../observe/observers.js';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
@@ -12,7 +13,7 @@ import { applyPlan } from '../../run/engine/apply.js';
 import { findResumable } from '../../run/engine/resume.js';
 import type { Listener } from '../../run/events.js';
 import { SpawnerLauncher } from '../../run/places/process/spawner.js';
-import type { RunSnapshot } from '../../run/state/journal/state.js';
+import { type RunSnapshot, timesSeed } from '../../run/state/journal/state.js';
 import { takeLock } from '../../run/state/lock.js';
 import { ensurePlanState, type StateDirChoice } from '../../run/state/state-dir.js';
 import { StateError, unusable } from '../../run/state/state-files.js';
@@ -24,6 +25,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { LogFormat } from '../format-names.js';
 import { type Io, surviveHangup } from '../io.js';
 import { stateDirFlag, useStateDir } from '../state-dir.js';
+import { packageVersion } from '../version.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -45,6 +47,10 @@ export interface ApplyOptions {
   waitApproval?: boolean;
   /** `--approval-timeout`, a duration. */
   approvalTimeout?: string;
+  /** `--otlp-endpoint`: send the run's trace there (OTLP/HTTP); else the OTEL_EXPORTER_OTLP_* variables. */
+  otlpEndpoint?: string;
+  /** `--metrics-file`: keep the run's metrics there (Prometheus text format). */
+  metricsFile?: string;
 }
 
 /** `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. */
@@ -69,6 +75,8 @@ export async function runApply(
       `--expect-digest takes sha256:<64 hex digits> as printed by \`restore plan\`, not "${options.expectDigest}"`,
     );
   }
+  const observe = observeChoice(options, io.env);
+  if (!observe.ok) throw new UsageError(observe.error);
   // Commands start from a small helper process: forking from restore itself gets slower as the
   // plan it holds grows, and blocks its thread while it forks. It boots while the plan loads.
   // The helper's entry is built next to the bundle (scripts/bundle.mjs).
@@ -97,6 +105,7 @@ export async function runApply(
       );
     }
     const stateDir = useStateDir(options.stateDir, file, io);
+    for (const warning of observe.value.warnings) io.stderr.write(`restore: warning: ${warning}\n`);
     return await applyLocked({
       loaded,
       plan,
@@ -108,6 +117,7 @@ export async function runApply(
       concurrency,
       stateDir,
       approvalTimeoutMs,
+      observe: observe.value,
     });
   } finally {
     spawner?.close();
@@ -132,6 +142,8 @@ interface ApplyRequest {
   concurrency: number;
   stateDir: StateDirChoice;
   approvalTimeoutMs: number;
+  /** `--otlp-endpoint`, `--metrics-file` and the OTEL_* variables, checked (src/observe/). */
+  observe: ObserveChoice;
 }
 
 async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
@@ -200,11 +212,21 @@ async function execute(
     verbose: options.verbose === true,
     order: loaded.plan.stages.flatMap((stage) => stage.services),
   });
+  // A trace and a metrics file, when asked for: subscribers too, with their end awaited by the run.
+  const observers = await startObservers(request.observe, {
+    plan,
+    env: io.env,
+    version: packageVersion(),
+    redact: (text) => io.redactor.text(text),
+    ...(resume ? { seed: timesSeed(resume) } : {}),
+  });
+  const observed: { source: string; message: string }[] = [];
   const listeners: Listener[] = [
     ...view.listeners,
     (event) => {
       if (event.type === 'run.started' || event.type === 'run.resumed') onRun(event.run);
     },
+    ...observers.map((observer) => observer.listener),
   ];
   const interactive = io.stdin.isTTY === true && io.stderr.isTTY === true;
 
@@ -240,8 +262,14 @@ async function execute(
       launcher: spawner,
       onFailure: options.onFailure,
       outputs,
+      finishers: observers.map((observer) => async () => {
+        const warnings = await observer.finish();
+        observed.push(...warnings);
+        return warnings;
+      }),
       ...(resume ? { resume } : {}),
     });
+    for (const warning of observed) io.stderr.write(`restore: warning: ${warning.message}\n`);
     io.stderr.write(
       `run ${outcome.run}; journal ${shortPath(outcome.journalFile, io.cwd)}; log ${shortPath(outcome.logFile, io.cwd)}\n`,
     );

@@ -38,6 +38,12 @@ export interface ApplyRequest {
   resume?: RunSnapshot;
   /** The outputs showing the run: when one goes away, the journal records it (`run.output-lost`). */
   outputs?: readonly WatchedOutput[];
+  /**
+   * Work of subscribers left after the run's last event (a trace to send, a metrics file to
+   * write; src/observe/): awaited, each bounded by itself, before the run log closes, which
+   * records the warnings they return.
+   */
+  finishers?: readonly (() => Promise<readonly { source: string; message: string }[]>)[];
 }
 
 /** An output whose reader may go away (a closed pipe, a hung-up terminal). */
@@ -145,6 +151,9 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
     };
   } finally {
     for (const stop of unwatch) stop();
+    for (const finish of request.finishers ?? []) {
+      for (const warning of await finish()) files.log.warn(warning.source, warning.message);
+    }
     await places.close();
     files.journal.close();
     await files.log.close();

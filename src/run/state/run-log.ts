@@ -12,6 +12,8 @@ import { ioFailed, openStateFile, type StateError } from './state-files.js';
  */
 export interface RunLog {
   listener: Listener;
+  /** A warning that is no event of the run (an observer that failed, src/observe/): a `warn` line with its source. */
+  warn(source: string, message: string): void;
   /** Flushes and closes the file. */
   close(): Promise<void>;
 }
@@ -79,6 +81,10 @@ export function openRunLog(file: string, run: string, onFailure: (error: StateEr
   };
   return {
     listener,
+    warn(source, message) {
+      time = Date.now();
+      if (!failed) logger.warn({ warning: source }, message);
+    },
     async close() {
       if (!failed) {
         try {
