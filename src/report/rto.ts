@@ -47,20 +47,21 @@ export interface RtoTable {
 /** The RTO table of a run of `plan` (SPEC section 10). Pure: same plan and journal, same table. */
 export function rtoTable(plan: ResolvedPlan, run: RunSnapshot): RtoTable {
   const now = Date.parse(run.updated_at);
-  const selected = new Set(run.not_selected);
+  const left = new Set(run.not_selected);
   const services: Record<string, RtoRow> = {};
   for (const stage of plan.stages) {
     for (const name of stage.services) {
       const target = plan.services[name]?.rto_ms;
       const state = run.services[name];
-      if (target === undefined || !state || selected.has(name)) continue;
+      if (target === undefined || !state || left.has(name)) continue;
       services[name] = serviceRow(target, state, now);
     }
   }
   const stages: Record<string, RtoWaitRow> = {};
   for (const stage of plan.stages) {
     const state = run.stages[stage.name];
-    if (stage.rto_ms === undefined || !state) continue;
+    // A stage all of whose services --only left out was not part of the run.
+    if (stage.rto_ms === undefined || !state || stage.services.every((name) => left.has(name))) continue;
     stages[stage.name] = {
       ...stageRow(stage.rto_ms, state, run, now),
       approval_wait_ms: state.approval_wait_ms,
