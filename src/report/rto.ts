@@ -70,7 +70,7 @@ export function rtoTable(plan: ResolvedPlan, run: RunSnapshot): RtoTable {
   const planRow =
     plan.rto_ms === undefined
       ? null
-      : { ...runRow(plan.rto_ms, run, now), approval_wait_ms: run.approval_wait_ms };
+      : { ...runRow(plan.rto_ms, run, left, now), approval_wait_ms: run.approval_wait_ms };
   const rows = [planRow, ...Object.values(stages), ...Object.values(services)];
   return {
     plan: planRow,
@@ -139,9 +139,9 @@ function stageRow(rto_ms: number, stage: StageState, run: RunSnapshot, now: numb
   return notReached(rto_ms, note, final, from === null ? null : now - from);
 }
 
-function runRow(rto_ms: number, run: RunSnapshot, now: number): RtoRow {
+function runRow(rto_ms: number, run: RunSnapshot, left: ReadonlySet<string>, now: number): RtoRow {
   const started = Date.parse(run.started_at);
-  const ran = Object.entries(run.services).filter(([name]) => !run.not_selected.includes(name));
+  const ran = Object.entries(run.services).filter(([name]) => !left.has(name));
   const up = ran.every(([, s]) => s.result === 'healthy' || s.result === 'already-healthy');
   if (up && ran.length > 0) {
     const last = Math.max(started, ...ran.map(([, s]) => ms(s.finished_at) ?? started));
