@@ -154,10 +154,15 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       '--metrics-file <path>',
       "write the run's metrics there (Prometheus text format), at each stage end",
     )
+    .option(
+      '--enforce-rto',
+      'exit 3 when every service came up but an RTO target (`rto:`) was missed; otherwise a miss is only reported',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 every service healthy, 1 invalid plan, 2 usage error or unusable state dir,\n' +
-        '3 a service failed, 4 stopped before a stage that needs approval, 5 plan locked,\n' +
+        '3 a service failed (or, with --enforce-rto, an RTO target was missed),\n' +
+        '4 stopped before a stage that needs approval, 5 plan locked,\n' +
         '74 writing state failed during the run (resumable), 130/143 interrupted.',
     )
     .action(async (plan: string, options: import('./commands/apply.js').ApplyOptions) => {

@@ -13,22 +13,32 @@ export function planDigest(display: ResolvedPlan): string {
 
 /**
  * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
- * `verify:` on a service, no approval beyond `approval: true` on a stage), so that a plan written before them keeps
+ * `verify:` on a service, no approval beyond `approval: true` on a stage, no `rto` anywhere), so that a plan written before them keeps
  * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
  */
 function withoutUnused(plan: ResolvedPlan): unknown {
   const services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(plan.services)) {
-    const { verify, ...rest } = service;
-    services[name] = verify.length > 0 ? service : rest;
+    const { verify, ...rest } = withoutNoRto(service);
+    services[name] = verify.length > 0 ? withoutNoRto(service) : rest;
   }
   const stages = plan.stages.map((stage) => {
-    const { approval_rule: rule, ...rest } = stage;
+    const { approval_rule: rule, ...rest } = withoutNoRto(stage);
     // `approval: true` is one unsigned approval from anyone: `approval` says it all.
     const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
-    return plain ? rest : stage;
+    return plain ? rest : withoutNoRto(stage);
   });
-  return { ...plan, services, stages };
+  return { ...withoutNoRto(plan), services, stages };
+}
+
+/**
+ * An object without `rto_ms` when it sets no target (SPEC section 10). Resolving leaves the key
+ * out already; a null written by other code must not change a v1.0 plan's digest either.
+ */
+function withoutNoRto<T extends { rto_ms?: number | null }>(value: T): T {
+  if (value.rto_ms !== undefined && value.rto_ms !== null) return value;
+  const { rto_ms: _, ...rest } = value;
+  return rest as T;
 }
 
 /**

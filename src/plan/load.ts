@@ -14,7 +14,14 @@ import type {
   ResolvedStage,
 } from './model.js';
 import { parseYaml, parseYamlFast, parseYamlLeniently } from './parse.js';
-import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
+import {
+  type RawDefaults,
+  type ResolveContext,
+  resolveHostsIn,
+  resolveService,
+  rtoAt,
+  rtoOf,
+} from './resolve.js';
 import {
   Check,
   Defaults,
@@ -162,6 +169,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
       (raw.host !== undefined ? hosts[raw.host] : undefined) ?? null,
     );
   }
+  const rtos = planRtos(data, real);
   if (sink.count > 0 || !typed) return undefined;
 
   // The plan, its display form and digest are put together on first use: `validate` needs none of
@@ -170,8 +178,8 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
   let stages: ResolvedStage[] | undefined;
   let plan: ResolvedPlan | undefined;
   const runPlan = (): ResolvedPlan => {
-    stages ??= buildStages(typed, structure);
-    plan ??= assemble(typed, stages, hosts, resolved);
+    stages ??= buildStages(typed, structure, rtos);
+    plan ??= assemble(typed, stages, hosts, resolved, rtos);
     return plan;
   };
   let display: { plan: ResolvedPlan; digest: string } | undefined;
@@ -191,8 +199,8 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
           raw.host !== undefined ? shownHosts[raw.host]! : null,
         );
       }
-      stages ??= buildStages(typed, structure);
-      const plan = assemble(typed, stages, shownHosts, services);
+      stages ??= buildStages(typed, structure, rtos);
+      const plan = assemble(typed, stages, shownHosts, services, rtos);
       display = { plan, digest: planDigest(plan) };
     }
     return display;
@@ -220,11 +228,37 @@ function secretValuesOf(data: unknown, env: Env): string[] {
   return names.map((name) => env[name] ?? '').filter((value) => value !== '');
 }
 
+/** The plan's and the declared stages' RTO targets in ms (SPEC section 10), by stage name. */
+interface PlanRtos {
+  plan: number | undefined;
+  stages: Map<string, number>;
+}
+
+/**
+ * Reads the targets of the plan and its stages from the plain data, so that a zero target is
+ * reported along with every other problem of an invalid plan.
+ */
+function planRtos(data: unknown, ctx: ResolveContext): PlanRtos {
+  const plan = isRecord(data) ? data : {};
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const stages = new Map<string, number>();
+  if (Array.isArray(plan.stages)) {
+    plan.stages.forEach((stage, index) => {
+      if (!isRecord(stage)) return;
+      const ms = rtoAt(['stages', index, 'rto'], text(stage.rto), ctx);
+      if (ms !== undefined && typeof stage.name === 'string' && !stages.has(stage.name))
+        stages.set(stage.name, ms);
+    });
+  }
+  return { plan: rtoAt(['rto'], text(plan.rto), ctx), stages };
+}
+
 function assemble(
   raw: RawPlan,
   stages: ResolvedStage[],
   hosts: Record<string, ResolvedHost>,
   services: Record<string, ResolvedService>,
+  rtos: PlanRtos,
 ): ResolvedPlan {
   return {
     version: 1,
@@ -234,10 +268,11 @@ function assemble(
     stages,
     hosts,
     services,
+    ...rtoOf(rtos.plan),
   };
 }
 
-function buildStages(raw: RawPlan, structure: Structure): ResolvedStage[] {
+function buildStages(raw: RawPlan, structure: Structure, rtos: PlanRtos): ResolvedStage[] {
   const members = new Map<string, string[]>();
   for (const [service, stage] of structure.stageOf) {
     const list = members.get(stage);
@@ -254,6 +289,7 @@ function buildStages(raw: RawPlan, structure: Structure): ResolvedStage[] {
       concurrency: stage.concurrency ?? null,
       computed: false,
       services: order(stage.name),
+      ...rtoOf(rtos.stages.get(stage.name)),
     }));
   }
   const waves = members.size;

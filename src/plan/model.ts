@@ -118,6 +118,8 @@ export interface ResolvedService {
   health: ResolvedHealth;
   /** Artifacts checked before every start and for a service already healthy (SPEC section 7). */
   verify: ResolvedVerify[];
+  /** SPEC section 10: first start attempt to healthy, at most; present only when the plan sets it. */
+  rto_ms?: number;
 }
 
 /** SPEC section 9: `approval: true` is one unsigned approval from anyone. */
@@ -158,6 +160,8 @@ export interface ResolvedStage {
   computed: boolean;
   /** Services of the stage in a valid start order: dependencies first, ties by name. */
   services: string[];
+  /** SPEC section 10: stage start to finish, at most; present only when the plan sets it. */
+  rto_ms?: number;
 }
 
 export interface ResolvedPlan {
@@ -168,6 +172,11 @@ export interface ResolvedPlan {
   stages: ResolvedStage[];
   hosts: Record<string, ResolvedHost>;
   services: Record<string, ResolvedService>;
+  /**
+   * SPEC section 10: run start to the last service healthy, approval waits included, at most;
+   * present only when the plan sets it (so a plan without targets keeps its digest).
+   */
+  rto_ms?: number;
 }
 
 /** Built-in values for everything a plan may leave out (SPEC section 2 and the README). */

@@ -118,7 +118,25 @@ export function resolveService(
       raw.verify !== undefined
         ? r.verify([...base, 'verify'], raw.verify)
         : r.verify(['defaults', 'verify'], defaults.verify ?? []),
+    ...rtoOf(r.duration(base, 'rto', raw.rto, 'positive')),
   };
+}
+
+/** The `rto_ms` key of a resolved plan, stage or service: there only when a target is set. */
+export function rtoOf(ms: number | undefined): { rto_ms?: number } {
+  return ms === undefined ? {} : { rto_ms: ms };
+}
+
+/**
+ * A plan's or a stage's `rto` in ms, checked as a service's is (a zero target is reported);
+ * undefined when not written or not valid.
+ */
+export function rtoAt(
+  path: readonly PathSegment[],
+  value: string | undefined,
+  ctx: ResolveContext,
+): number | undefined {
+  return new Resolver(ctx).duration(path.slice(0, -1), String(path.at(-1)), value, 'positive');
 }
 
 /** The plan's hosts, checked and resolved in the context's mode (see hosts.ts). */

@@ -139,11 +139,21 @@ function mapIssue(issue: Issue, prefix: readonly PathSegment[], data: unknown, s
       const keys = knownKeys(schemaAt(Plan, path, data));
       for (const key of issue.keys) {
         const guess = closest(key, keys);
+        // A target is a promise about one thing, not a setting every service inherits (SPEC section 10).
+        const rtoHint =
+          key === 'rto' && path.length === 1 && path[0] === 'defaults'
+            ? 'set `rto` at the top level of the plan, on a stage or on a service; defaults cannot hold one'
+            : undefined;
         sink.report(
           [...path, key],
           'unknown-key',
           `${label}unknown key "${key}"`,
-          guess ? `did you mean "${guess}"?` : keys.length > 0 ? `known keys: ${keys.join(', ')}` : undefined,
+          rtoHint ??
+            (guess
+              ? `did you mean "${guess}"?`
+              : keys.length > 0
+                ? `known keys: ${keys.join(', ')}`
+                : undefined),
           'key',
         );
       }

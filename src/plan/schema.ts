@@ -42,6 +42,10 @@ const Duration = z
   .register(leafKinds, { kind: 'duration' })
   .meta({ description: 'A duration with units, largest first: "250ms", "2s", "5m", "1h", "1m30s".' });
 
+/** SPEC section 10: a recovery time objective; only the plan, a stage and a service take one. */
+const Rto = (what: string) =>
+  Duration.optional().meta({ description: `Recovery time objective: ${what}. Greater than zero.` });
+
 const Count = (min: number, description: string) => z.int().min(min).max(1_000_000).meta({ description });
 
 const EnvValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -337,6 +341,7 @@ export const Stage = z.strictObject({
     default: false,
   }),
   concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
+  rto: Rto('the longest from the stage starting (after its approval) to its last service settled healthy'),
 });
 
 const SshOptionValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -388,6 +393,7 @@ export const Service = z.strictObject({
     description: 'How to stop the service (rollback, `restore down`); a daemon without one gets SIGTERM.',
   }),
   health: Health.optional(),
+  rto: Rto('the longest from its first start attempt to healthy'),
   ...inheritable,
 });
 
@@ -411,6 +417,9 @@ export const Plan = z
       .record(Name, Host)
       .optional()
       .meta({ description: 'Remote hosts reached with the system OpenSSH client (SPEC section 6).' }),
+    rto: Rto(
+      'the longest from the run starting to its last service healthy, approval waits included (`report` shows them apart)',
+    ),
     services: z
       .record(Name, Service)
       .refine((services) => Object.keys(services).length > 0, {

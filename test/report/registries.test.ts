@@ -185,6 +185,7 @@ const SNAPSHOT: RunSnapshot = {
       started_at: '2026-01-01T00:00:00.100Z',
       finished_at: '2026-01-01T00:00:00.142Z',
       reason: null,
+      first_attempt_at: null,
       mark: null,
       attempt_at: null,
     },
@@ -196,6 +197,7 @@ const SNAPSHOT: RunSnapshot = {
       started_at: '2026-01-01T00:00:00.100Z',
       finished_at: '2026-01-01T00:00:00.177Z',
       reason: 'exited with code 1',
+      first_attempt_at: null,
       mark: null,
       attempt_at: null,
     },
@@ -203,6 +205,18 @@ const SNAPSHOT: RunSnapshot = {
   healthy_order: ['db'],
   lines: 7,
   duration_ms: 1234,
+  updated_at: '2026-01-01T00:00:01.234Z',
+  not_selected: [],
+  stages: {
+    core: {
+      result: 'failed',
+      started_at: '2026-01-01T00:00:00.050Z',
+      finished_at: '2026-01-01T00:00:00.200Z',
+      approval_wait_ms: 0,
+      gate_at: null,
+    },
+  },
+  approval_wait_ms: 0,
 };
 
 describe('restore report and restore status: formats are chosen from a registry', () => {

@@ -134,6 +134,7 @@ describe('a one-shot still running from the interrupted run', () => {
     started_at: null,
     finished_at: null,
     reason: null,
+    first_attempt_at: null,
     mark,
     attempt_at: new Date().toISOString(),
   });

@@ -175,6 +175,7 @@ describe('SPEC 5 a run as its journal tells it (status, report, --resume)', () =
       started_at: iso(10),
       finished_at: iso(110),
       reason: null,
+      first_attempt_at: iso(10),
       mark: null,
       attempt_at: iso(10),
     });

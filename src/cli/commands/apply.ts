@@ -7,13 +7,15 @@ import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { renderPlan } from '../../report/plan/formats.js';
+import { breachWords, rtoEntries } from '../../report/report/rto-view.js';
+import { rtoTable } from '../../report/rto.js';
 import { createRunView, type RunView } from '../../report/run/views.js';
 import { colorsFor } from '../../report/style.js';
 import { applyPlan } from '../../run/engine/apply.js';
 import { findResumable } from '../../run/engine/resume.js';
 import type { Listener } from '../../run/events.js';
 import { SpawnerLauncher } from '../../run/places/process/spawner.js';
-import { type RunSnapshot, timesSeed } from '../../run/state/journal/state.js';
+import { type RunSnapshot, readRun, timesSeed } from '../../run/state/journal/state.js';
 import { takeLock } from '../../run/state/lock.js';
 import { ensurePlanState, type StateDirChoice } from '../../run/state/state-dir.js';
 import { StateError, unusable } from '../../run/state/state-files.js';
@@ -51,6 +53,8 @@ export interface ApplyOptions {
   otlpEndpoint?: string;
   /** `--metrics-file`: keep the run's metrics there (Prometheus text format). */
   metricsFile?: string;
+  /** `--enforce-rto`: a run whose services all came up but missed a target exits 3 (SPEC section 10). */
+  enforceRto?: boolean;
 }
 
 /** `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. */
@@ -281,8 +285,15 @@ async function execute(
         e.path,
       );
     }
+    const missed = reportMissedTargets(plan, outcome.journalFile, io);
     switch (outcome.result) {
       case 'succeeded':
+        if (missed && options.enforceRto) {
+          io.stderr.write(
+            'restore: every service is healthy, but a recovery time objective was missed (--enforce-rto)\n',
+          );
+          return EXIT.failed;
+        }
         return EXIT.ok;
       case 'failed':
         return EXIT.failed;
@@ -306,6 +317,24 @@ async function execute(
     process.off('SIGTERM', onSignal);
     hangup.dispose();
   }
+}
+
+/**
+ * Says on stderr which RTO targets the run missed (SPEC section 10), from its journal as `report`
+ * reads it; true when one was. A plan without targets costs nothing: its journal is not read.
+ */
+function reportMissedTargets(plan: ResolvedPlan, journalFile: string, io: Io): boolean {
+  const targeted =
+    plan.rto_ms !== undefined ||
+    plan.stages.some((stage) => stage.rto_ms !== undefined) ||
+    Object.values(plan.services).some((service) => service.rto_ms !== undefined);
+  const run = targeted ? readRun(journalFile) : undefined;
+  if (!run) return false;
+  const table = rtoTable(plan, run);
+  for (const entry of rtoEntries(table, plan.name)) {
+    if (entry.row.met === false) io.stderr.write(`restore: RTO missed: ${breachWords(entry)}\n`);
+  }
+  return table.missed;
 }
 
 async function askYesNo(

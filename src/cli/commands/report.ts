@@ -1,5 +1,6 @@
 import { REPORT_FORMATS } from '../../report/report/formats.js';
 import { outputTails } from '../../report/report/output-tail.js';
+import { rtoTable } from '../../report/rto.js';
 import { loadRun } from '../../run/engine/resume.js';
 import { checkPlanState, planState, runLog } from '../../run/state/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
@@ -38,6 +39,6 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
   const tails = format.tails
     ? await outputTails(runLog(state, run.run), failed)
     : new Map<string, string[]>();
-  io.stdout.write(format.render(run, tails));
+  io.stdout.write(format.render(run, tails, rtoTable(loaded.plan, run)));
   return EXIT.ok;
 }

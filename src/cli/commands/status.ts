@@ -1,4 +1,5 @@
 import { STATUS_FORMATS } from '../../report/report/formats.js';
+import { rtoTable } from '../../report/rto.js';
 import { colorsFor } from '../../report/style.js';
 import { loadRun } from '../../run/engine/resume.js';
 import { checkPlanState, planState } from '../../run/state/state-dir.js';
@@ -21,6 +22,7 @@ export async function runStatus(file: string, options: StatusOptions, io: Io): P
   const { dir } = useStateDir(options.stateDir, file, io);
   const state = planState(dir, name);
   const run = checkPlanState(state, dir) ? loadRun(state) : undefined;
-  io.stdout.write(STATUS_FORMATS[options.format](name, run, colorsFor(io.stdout, io.env)));
+  const rto = run ? rtoTable(loaded.plan, run) : undefined;
+  io.stdout.write(STATUS_FORMATS[options.format](name, run, colorsFor(io.stdout, io.env), rto));
   return EXIT.ok;
 }

@@ -123,7 +123,15 @@ export function describeService(service: ResolvedService): string {
   );
   if (!service.critical) parts.push('not critical');
   if (!service.skip_if_healthy) parts.push('always started');
+  if (service.rto_ms !== undefined) parts.push(`RTO ${formatDuration(service.rto_ms)}`);
   return parts.join(', ');
+}
+
+/** The plan's RTO target in words (SPEC section 10), or nothing when it sets none. */
+export function planRtoWords(plan: ResolvedPlan): string {
+  return plan.rto_ms === undefined
+    ? ''
+    : `RTO ${formatDuration(plan.rto_ms)} from the run's start to the last service healthy, approval waits included`;
 }
 
 /** Counts for headers: `2 stages, 5 services`. */

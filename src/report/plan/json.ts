@@ -13,6 +13,7 @@ export function renderPlanJson(view: PlanView): string {
       version: plan.version,
       description: plan.description,
       secrets: plan.secrets,
+      ...(plan.rto_ms !== undefined ? { rto_ms: plan.rto_ms } : {}),
       ...(view.only.length > 0 ? { only: view.only } : {}),
       stages: plan.stages.map((stage) => ({
         name: stage.name,
@@ -21,6 +22,7 @@ export function renderPlanJson(view: PlanView): string {
         description: stage.description,
         concurrency: stage.concurrency,
         computed: stage.computed,
+        ...(stage.rto_ms !== undefined ? { rto_ms: stage.rto_ms } : {}),
         services: stage.services.map((name) =>
           view.live ? { ...plan.services[name], live: view.live[name] } : plan.services[name],
         ),

@@ -13,6 +13,7 @@ import {
   envWords,
   formatCommand,
   type PlanView,
+  planRtoWords,
 } from './describe.js';
 import { renderPlanMermaid } from './mermaid.js';
 
@@ -23,6 +24,7 @@ export function renderPlanMarkdown(view: PlanView): string {
   if (plan.description) out.push(escapeText(plan.description), '');
   out.push(`- **Digest:** \`${view.digest}\``);
   out.push(`- **Size:** ${countWords(plan)}`);
+  if (plan.rto_ms !== undefined) out.push(`- **Target:** ${planRtoWords(plan)}`);
   if (view.only.length > 0) out.push(`- **Only:** ${view.only.map(code).join(', ')} and their dependencies`);
   out.push(`- **Apply with:** \`restore apply ${quote(view.file)} --expect-digest ${view.digest}\``, '');
 
@@ -31,6 +33,7 @@ export function renderPlanMarkdown(view: PlanView): string {
     const flags = [
       stage.approval ? approvalWords(stage.approval_rule) || 'approval required' : '',
       stage.concurrency !== null ? `at most ${stage.concurrency} at once` : '',
+      stage.rto_ms !== undefined ? `RTO ${formatDuration(stage.rto_ms)}` : '',
     ]
       .filter(Boolean)
       .join(', ');

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../util/duration.js';
 import type { Colors } from '../style.js';
 import {
   approvalWords,
@@ -12,6 +13,7 @@ import {
   envWords,
   formatCommand,
   type PlanView,
+  planRtoWords,
 } from './describe.js';
 
 /** The dry-run preview for a terminal or a review: stages in order, each service in start order. */
@@ -24,11 +26,13 @@ export function renderPlanText(view: PlanView, c: Colors): string {
   out.push(
     `${countWords(plan)}${only}; ${view.live ? 'health checks ran once (--live), nothing was started' : 'nothing is run by a preview'}`,
   );
+  if (plan.rto_ms !== undefined) out.push(planRtoWords(plan));
   let position = 0;
   plan.stages.forEach((stage, index) => {
     const traits: string[] = [];
     if (stage.approval) traits.push(c.yellow(approvalWords(stage.approval_rule) || 'approval required'));
     if (stage.concurrency !== null) traits.push(`at most ${stage.concurrency} at once`);
+    if (stage.rto_ms !== undefined) traits.push(`RTO ${formatDuration(stage.rto_ms)}`);
     out.push('');
     out.push(
       `${c.bold(`Stage ${index + 1}/${plan.stages.length}: ${stage.name}`)}${stage.description ? ` - ${stage.description}` : ''}${traits.length > 0 ? `  [${traits.join(', ')}]` : ''}`,

@@ -1,10 +1,19 @@
 import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { formatElapsed } from '../../util/duration.js';
+import type { RtoTable } from '../rto.js';
 import { RESULT_WORDS } from '../run/words.js';
 import { alignColumns, type Colors } from '../style.js';
+import { rtoJson, rtoTextLines } from './rto-view.js';
 
-/** The `status --format json` shape of SPEC section 5. */
-export function statusJson(plan: string, run: RunSnapshot | undefined): Record<string, unknown> {
+/**
+ * The `status --format json` shape of SPEC section 5, with the targets of SPEC section 10: `rto`
+ * at the top level for the plan, `stages.<name>.rto`, `services.<name>.rto` for those with one.
+ */
+export function statusJson(
+  plan: string,
+  run: RunSnapshot | undefined,
+  rto?: RtoTable,
+): Record<string, unknown> {
   if (!run) return { plan, run: null, state: null, started_at: null, finished_at: null, services: {} };
   return {
     plan,
@@ -14,6 +23,20 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
     finished_at: run.finished_at,
     duration_ms: run.duration_ms,
     ...(run.awaiting ? { awaiting: run.awaiting } : {}),
+    ...(rto?.plan ? { rto: rtoJson(rto.plan) } : {}),
+    approval_wait_ms: run.approval_wait_ms,
+    stages: Object.fromEntries(
+      Object.entries(run.stages).map(([name, s]) => [
+        name,
+        {
+          result: s.result,
+          started_at: s.started_at,
+          finished_at: s.finished_at,
+          approval_wait_ms: s.approval_wait_ms,
+          ...(rto?.stages[name] ? { rto: rtoJson(rto.stages[name]) } : {}),
+        },
+      ]),
+    ),
     services: Object.fromEntries(
       Object.entries(run.services).map(([name, s]) => [
         name,
@@ -24,6 +47,7 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
           duration_ms: s.duration_ms,
           // Why it failed or was blocked, in words (SPEC section 4, step 11).
           ...(s.reason !== null ? { reason: s.reason } : {}),
+          ...(rto?.services[name] ? { rto: rtoJson(rto.services[name]) } : {}),
         },
       ]),
     ),
@@ -31,12 +55,17 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
 }
 
 /** `restore status --format json`. */
-export function renderStatusJson(plan: string, run: RunSnapshot | undefined): string {
-  return `${JSON.stringify(statusJson(plan, run), null, 2)}\n`;
+export function renderStatusJson(plan: string, run: RunSnapshot | undefined, rto?: RtoTable): string {
+  return `${JSON.stringify(statusJson(plan, run, rto), null, 2)}\n`;
 }
 
-/** `restore status`: the run's state, then a table of its services and why any failed. */
-export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: Colors): string {
+/** `restore status`: the run's state, a table of its services and why any failed, then its targets. */
+export function renderStatusText(
+  plan: string,
+  run: RunSnapshot | undefined,
+  c: Colors,
+  rto?: RtoTable,
+): string {
   if (!run) return `plan ${plan}: no run yet\n`;
   const head = [
     `${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}`,
@@ -50,5 +79,6 @@ export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: 
   }
   const why = Object.entries(run.services).filter(([, s]) => s.result === 'failed' && s.reason !== null);
   const reasons = why.length > 0 ? ['', ...why.map(([name, s]) => `${c.red(name)}: ${s.reason}`)] : [];
-  return `${[...head, ...alignColumns(rows), ...reasons].join('\n')}\n`;
+  const targets = rto ? rtoTextLines(rto, plan, c) : [];
+  return `${[...head, ...alignColumns(rows), ...reasons, ...targets].join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 import { unreachable } from '../../../util/unreachable.js';
-import type { RunResult, ServiceResult } from '../../events.js';
+import type { RunResult, ServiceResult, StageFinished } from '../../events.js';
 import { RunTimes, type RunTimesSeed, type TimedStep } from '../../times.js';
 import type { JournalEntry, JournalEventType } from './format.js';
 import { type JournalRead, readJournal } from './read.js';
@@ -22,6 +22,30 @@ export interface RunSnapshot {
   lines: number;
   /** The run's wall time so far (src/run/times.ts), as `run.finished` and the summary count it. */
   duration_ms: number;
+  /** The time of the journal's last line: how far the run is known (targets still open are measured to it). */
+  updated_at: string;
+  /** Services of the plan left out by --only. */
+  not_selected: string[];
+  /** The run's stages, in plan order: when each started and finished, and how long its gate waited. */
+  stages: Record<string, StageState>;
+  /** Every stage's `approval_wait_ms`, summed: the part of the run spent waiting for people. */
+  approval_wait_ms: number;
+}
+
+export interface StageState {
+  result: 'pending' | 'running' | StageFinished['result'];
+  /** Its first `stage.started` (a resumed run starts it again; the first start counts). */
+  started_at: string | null;
+  /** Its latest `stage.finished`. */
+  finished_at: string | null;
+  /**
+   * How long its approval gate held it (SPEC section 9): from the run reaching the gate (the run's
+   * start or the end of the stage before) to the stage starting, exit 4 and the time before
+   * `--resume` included; still counting, to the last line, while it waits. 0 without a gate.
+   */
+  approval_wait_ms: number;
+  /** Where its gate was reached; null without a gate. */
+  gate_at: string | null;
 }
 
 export interface ServiceState {
@@ -36,6 +60,8 @@ export interface ServiceState {
   started_at: string | null;
   finished_at: string | null;
   reason: string | null;
+  /** When its first start attempt began (`service.starting`), in any segment of the run (SPEC section 10). */
+  first_attempt_at: string | null;
   /** The mark of its latest attempt's processes and when that attempt started (see ServiceStarting). */
   mark: string | null;
   attempt_at: string | null;
@@ -58,13 +84,62 @@ export function replay(journal: Pick<JournalRead, 'entries' | 'lines'>): RunSnap
   if (first?.event !== 'run.started') return undefined;
   const snapshot = started(first, journal.lines);
   const times = new RunTimes();
+  const gates = new Gates(Date.parse(first.time));
   times.add(timedStep(first));
   for (const entry of rest) {
     times.add(timedStep(entry));
     step(snapshot, entry);
+    gates.add(snapshot, entry);
+    snapshot.updated_at = entry.time;
   }
   settleTimes(snapshot, times);
+  gates.settle(snapshot);
   return snapshot;
+}
+
+/**
+ * How long each approval gate held its stage: the gate is reached where the stage before ended
+ * (or the run began), and it holds until the stage starts. Only a stage that asked for an approval
+ * (a `stage.approved`, `stage.waiting-approval` or `run.awaiting-approval` line) has a gate.
+ */
+class Gates {
+  /** The end of the latest stage, or the run's start: where the next gate is reached. */
+  #boundary: number;
+  readonly #reached = new Map<string, number>();
+
+  constructor(started: number) {
+    this.#boundary = started;
+  }
+
+  add(snapshot: RunSnapshot, entry: JournalEntry): void {
+    switch (entry.event) {
+      case 'stage.finished':
+        this.#boundary = Date.parse(entry.time);
+        return;
+      case 'stage.approved':
+      case 'stage.waiting-approval':
+      case 'run.awaiting-approval':
+        // A stage already started has passed its gate (a resumed run records its approvals again).
+        if (!this.#reached.has(entry.stage) && snapshot.stages[entry.stage]?.started_at == null)
+          this.#reached.set(entry.stage, this.#boundary);
+        return;
+      default:
+        return;
+    }
+  }
+
+  settle(snapshot: RunSnapshot): void {
+    let total = 0;
+    for (const [name, reached] of this.#reached) {
+      const stage = snapshot.stages[name];
+      if (!stage) continue;
+      const until = Date.parse(stage.started_at ?? snapshot.updated_at);
+      stage.approval_wait_ms = Math.max(0, until - reached);
+      stage.gate_at = new Date(reached).toISOString();
+      total += stage.approval_wait_ms;
+    }
+    snapshot.approval_wait_ms = total;
+  }
 }
 
 /** What a resumed run's clock starts from: the times its journal holds so far. */
@@ -91,8 +166,19 @@ function started(first: EntryOf<'run.started'>, lines: number): RunSnapshot {
     healthy_order: [],
     lines,
     duration_ms: 0,
+    updated_at: first.time,
+    not_selected: [...first.not_selected],
+    stages: {},
+    approval_wait_ms: 0,
   };
   for (const stage of first.stages) {
+    snapshot.stages[stage.name] = {
+      result: 'pending',
+      started_at: null,
+      finished_at: null,
+      approval_wait_ms: 0,
+      gate_at: null,
+    };
     for (const name of stage.services) service(snapshot, name, stage.name);
   }
   for (const name of first.not_selected)
@@ -156,11 +242,16 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
       return;
     // A journal holds one run.started, its first line, read by `started`.
     case 'run.started':
+      return;
+    case 'stage.started':
+      stageStarted(snapshot, entry);
+      return;
+    case 'stage.finished':
+      stageFinished(stageOf(snapshot, entry.stage), entry);
+      return;
     // Steps inside a service's attempt, or around the run, that its state does not show; their
     // times count all the same (RunTimes).
     case 'run.output-lost':
-    case 'stage.started':
-    case 'stage.finished':
     case 'service.attempt':
     case 'service.probe':
     case 'service.escaped':
@@ -173,7 +264,36 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
   }
 }
 
+function stageStarted(snapshot: RunSnapshot, entry: EntryOf<'stage.started'>): void {
+  const stage = stageOf(snapshot, entry.stage);
+  stage.started_at ??= entry.time;
+  // A resumed run goes through a stage that was done to confirm its services: it stays done when
+  // they are, with the times it had.
+  if (stage.result === 'succeeded') return;
+  stage.result = 'running';
+  stage.finished_at = null;
+}
+
+function stageFinished(stage: StageState, entry: EntryOf<'stage.finished'>): void {
+  if (stage.result === 'succeeded' && entry.result === 'succeeded') return;
+  stage.result = entry.result;
+  stage.finished_at = entry.time;
+}
+
+/** A stage's state, pending until the run starts it. */
+function stageOf(snapshot: RunSnapshot, name: string): StageState {
+  snapshot.stages[name] ??= {
+    result: 'pending',
+    started_at: null,
+    finished_at: null,
+    approval_wait_ms: 0,
+    gate_at: null,
+  };
+  return snapshot.stages[name];
+}
+
 function starting(s: ServiceState, entry: EntryOf<'service.starting'>): void {
+  s.first_attempt_at ??= entry.time;
   s.result = 'running';
   s.attempts = entry.attempt;
   s.reason = null;
@@ -227,6 +347,7 @@ function service(snapshot: RunSnapshot, name: string, stage: string): ServiceSta
     started_at: null,
     finished_at: null,
     reason: null,
+    first_attempt_at: null,
     mark: null,
     attempt_at: null,
   };
