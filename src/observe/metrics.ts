@@ -5,7 +5,8 @@ export interface RtoRow {
   level: 'plan' | 'stage' | 'service';
   name: string;
   met: boolean;
-  achieved_ms: number;
+  /** Null: missed without being reached (the service failed, the run ended without it). */
+  achieved_ms: number | null;
   rto_ms: number;
 }
 
@@ -131,7 +132,7 @@ export async function renderMetrics(snapshot: MetricsSnapshot): Promise<string> 
     const labels = { ...plan, level: row.level, name: row.name };
     set('restore_rto_met', labels, row.met ? 1 : 0);
     set('restore_rto_target_seconds', labels, seconds(row.rto_ms));
-    set('restore_rto_achieved_seconds', labels, seconds(row.achieved_ms));
+    if (row.achieved_ms !== null) set('restore_rto_achieved_seconds', labels, seconds(row.achieved_ms));
   }
   return registry.metrics();
 }

@@ -2,13 +2,14 @@ import { userInfo } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { quote } from 'shlex';
+import type { RtoRow as MetricRtoRow } from '../../observe/metrics.js';
 import { type ObserveChoice, observeChoice, startObservers } from '../../observe/observers.js';
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan } from '../../plan/model.js';
 import { parseOnly, selectServices } from '../../plan/select.js';
 import { renderPlan } from '../../report/plan/formats.js';
 import { breachWords, rtoEntries } from '../../report/report/rto-view.js';
-import { rtoTable } from '../../report/rto.js';
+import { type RtoRow, rtoTable } from '../../report/rto.js';
 import { createRunView, type RunView } from '../../report/run/views.js';
 import { colorsFor } from '../../report/style.js';
 import { applyPlan } from '../../run/engine/apply.js';
@@ -17,7 +18,7 @@ import type { Listener } from '../../run/events.js';
 import { SpawnerLauncher } from '../../run/places/process/spawner.js';
 import { type RunSnapshot, readRun, timesSeed } from '../../run/state/journal/state.js';
 import { takeLock } from '../../run/state/lock.js';
-import { ensurePlanState, type StateDirChoice } from '../../run/state/state-dir.js';
+import { ensurePlanState, runJournal, type StateDirChoice } from '../../run/state/state-dir.js';
 import { StateError, unusable } from '../../run/state/state-files.js';
 import { parseDuration } from '../../util/duration.js';
 import { unreachable } from '../../util/unreachable.js';
@@ -216,6 +217,8 @@ async function execute(
     verbose: options.verbose === true,
     order: loaded.plan.stages.flatMap((stage) => stage.services),
   });
+  const state = ensurePlanState(stateDir.dir, plan.name);
+  let runId: string | undefined;
   // A trace and a metrics file, when asked for: subscribers too, with their end awaited by the run.
   const observers = await startObservers(request.observe, {
     plan,
@@ -223,12 +226,17 @@ async function execute(
     version: packageVersion(),
     redact: (text) => io.redactor.text(text),
     ...(resume ? { seed: timesSeed(resume) } : {}),
+    // Read when run.finished has reached the journal (it subscribes before every other listener).
+    rto: () => (runId === undefined ? undefined : metricRows(plan, runJournal(state, runId))),
   });
   const observed: { source: string; message: string }[] = [];
   const listeners: Listener[] = [
     ...view.listeners,
     (event) => {
-      if (event.type === 'run.started' || event.type === 'run.resumed') onRun(event.run);
+      if (event.type === 'run.started' || event.type === 'run.resumed') {
+        runId = event.run;
+        onRun(event.run);
+      }
     },
     ...observers.map((observer) => observer.listener),
   ];
@@ -323,18 +331,38 @@ async function execute(
  * Says on stderr which RTO targets the run missed (SPEC section 10), from its journal as `report`
  * reads it; true when one was. A plan without targets costs nothing: its journal is not read.
  */
-function reportMissedTargets(plan: ResolvedPlan, journalFile: string, io: Io): boolean {
-  const targeted =
+function hasTargets(plan: ResolvedPlan): boolean {
+  return (
     plan.rto_ms !== undefined ||
     plan.stages.some((stage) => stage.rto_ms !== undefined) ||
-    Object.values(plan.services).some((service) => service.rto_ms !== undefined);
-  const run = targeted ? readRun(journalFile) : undefined;
+    Object.values(plan.services).some((service) => service.rto_ms !== undefined)
+  );
+}
+
+function reportMissedTargets(plan: ResolvedPlan, journalFile: string, io: Io): boolean {
+  const run = hasTargets(plan) ? readRun(journalFile) : undefined;
   if (!run) return false;
   const table = rtoTable(plan, run);
   for (const entry of rtoEntries(table, plan.name)) {
     if (entry.row.met === false) io.stderr.write(`restore: RTO missed: ${breachWords(entry)}\n`);
   }
   return table.missed;
+}
+
+/** The RTO gauges of the metrics file: targets the run met or missed (open ones say nothing yet). */
+function metricRows(plan: ResolvedPlan, journalFile: string): MetricRtoRow[] | undefined {
+  const run = hasTargets(plan) ? readRun(journalFile) : undefined;
+  if (!run) return undefined;
+  const table = rtoTable(plan, run);
+  const rows: MetricRtoRow[] = [];
+  const add = (level: MetricRtoRow['level'], name: string, row: RtoRow | null) => {
+    if (row === null || row.met === null) return;
+    rows.push({ level, name, met: row.met, achieved_ms: row.achieved_ms, rto_ms: row.rto_ms });
+  };
+  add('plan', plan.name, table.plan);
+  for (const [name, row] of Object.entries(table.stages)) add('stage', name, row);
+  for (const [name, row] of Object.entries(table.services)) add('service', name, row);
+  return rows;
 }
 
 async function askYesNo(

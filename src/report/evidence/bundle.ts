@@ -104,6 +104,7 @@ export function rtoFile(report: Record<string, unknown>): string {
     plan: report.rto ?? null,
     stages: targets(report.stages),
     services: targets(report.services),
+    approval_wait_ms: report.approval_wait_ms ?? null,
   };
   return `${JSON.stringify(table, null, 2)}\n`;
 }
