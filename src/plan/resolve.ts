@@ -379,8 +379,8 @@ class Resolver {
         path,
         'invalid-value',
         kinds.length === 0
-          ? 'a health check needs one of http, tcp or exec'
-          : `a health check holds exactly one of http, tcp or exec; this one has ${kinds.join(' and ')}`,
+          ? `a health check needs one of ${orWords(CHECK_KINDS)}`
+          : `a health check holds exactly one of ${orWords(CHECK_KINDS)}; this one has ${kinds.join(' and ')}`,
         kinds.length === 0 ? 'for example `- tcp: { port: 5432 }`' : 'write each as its own list item',
       );
       return undefined;
@@ -419,8 +419,45 @@ class Resolver {
           : this.port([...path, 'tcp', 'port'], item.tcp.port);
       return { kind: 'tcp', host, port };
     }
+    if (item.postgres) {
+      const pg = item.postgres;
+      const at = [...path, 'postgres'];
+      return {
+        kind: 'postgres',
+        host: this.probeHost(at, pg.host, inherited),
+        port: this.probePort(at, pg.port, BUILTIN.postgres.port),
+        user: pg.user !== undefined ? this.text([...at, 'user'], pg.user) : null,
+        database:
+          pg.database !== undefined ? this.text([...at, 'database'], pg.database) : BUILTIN.postgres.database,
+        password_env: pg.password_env ?? null,
+      };
+    }
+    if (item.redis) {
+      const at = [...path, 'redis'];
+      return {
+        kind: 'redis',
+        host: this.probeHost(at, item.redis.host, inherited),
+        port: this.probePort(at, item.redis.port, BUILTIN.redis.port),
+        password_env: item.redis.password_env ?? null,
+      };
+    }
+    if (item.log) {
+      this.checkRegex([...path, 'log', 'matches'], item.log.matches);
+      return { kind: 'log', matches: item.log.matches };
+    }
     const exec = item.exec as RawCommand;
     return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
+  }
+
+  /** A probe's `host`: as written, else the service's host's address, else 127.0.0.1 (SPEC section 11). */
+  private probeHost(at: PathSegment[], written: string | undefined, inherited: Inherited): string {
+    if (written !== undefined) return this.text([...at, 'host'], written);
+    return inherited.host?.address ?? BUILTIN.tcpHost;
+  }
+
+  private probePort(at: PathSegment[], written: number | string | undefined, fallback: number): number {
+    if (written === undefined) return fallback;
+    return typeof written === 'number' ? written : this.port([...at, 'port'], written);
   }
 
   private port(path: PathSegment[], written: string): number {
@@ -461,6 +498,11 @@ class Resolver {
       this.ctx.report(path, 'invalid-value', `not a valid regular expression: ${(error as Error).message}`);
     }
   }
+}
+
+/** "http, tcp or exec": a list of alternatives in words. */
+function orWords(items: readonly string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
 /**
