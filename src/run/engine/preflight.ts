@@ -15,6 +15,7 @@ export const PREFLIGHT_CHECKS = [
   'program',
   'cwd',
   'verify',
+  'password',
 ] as const;
 export type PreflightCheck = (typeof PREFLIGHT_CHECKS)[number];
 
@@ -222,7 +223,39 @@ export async function checkService(
       };
     }),
   );
-  return [...(await programFindings), ...(await dirFindings), ...(await verifyFindings(service, place, at))];
+  return [
+    ...(await programFindings),
+    ...(await dirFindings),
+    ...(await verifyFindings(service, place, at)),
+    ...passwordFindings(service, at),
+  ];
+}
+
+/**
+ * `postgres` and `redis` checks that read a password (SPEC section 11): its variable is set in
+ * restore's environment, where the check will read it. The servers themselves are not probed:
+ * before a restoration they are expected to be down, and `plan --live` is the look at them.
+ */
+export function passwordFindings(
+  service: ResolvedService,
+  at: Pick<Finding, 'service' | 'host'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const check of service.health.checks) {
+    if ((check.kind !== 'postgres' && check.kind !== 'redis') || check.password_env === null) continue;
+    const name = check.password_env;
+    const set = env[name] !== undefined;
+    findings.push({
+      ...at,
+      check: 'password',
+      level: set ? 'ok' : 'error',
+      message: set
+        ? `${name} is set (password of the ${check.kind} check)`
+        : `${name} is not set: the ${check.kind} check reads its password from it (password_env)`,
+    });
+  }
+  return findings;
 }
 
 /**
