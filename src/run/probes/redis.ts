@@ -74,7 +74,11 @@ function describeRedisError(error: NodeJS.ErrnoException): string {
   if (/^NOAUTH\b/.test(message)) return 'the server asks for a password: set password_env';
   if (/without any password configured|AUTH <password> called without/i.test(message))
     return `AUTH refused: the server has no password set (${clip(message)})`;
-  if (/Connection is closed|Stream isn't writeable/i.test(message))
+  if (
+    /Connection is closed|Stream isn't writeable/i.test(message) ||
+    error.code === 'EPIPE' ||
+    error.code === 'ECONNRESET'
+  )
     return 'the connection closed before PING was answered (not a Redis server?)';
   if (error.code === 'ETIMEDOUT' || /connect ETIMEDOUT/.test(message)) return 'timed out while connecting';
   if (typeof error.code === 'string' && error.code.startsWith('E')) return networkFailure(error);
