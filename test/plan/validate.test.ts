@@ -141,7 +141,7 @@ describe('SPEC 2 Validation: every code points at the offending node', () => {
       'invalid-value',
     );
     expect(at(d)).toBe('6:9');
-    expect(d.message).toContain('exactly one of http, tcp or exec');
+    expect(d.message).toContain('a health check holds exactly one of http, tcp, exec');
   });
 
   it('invalid-value: a URL that is not http or https', () => {
