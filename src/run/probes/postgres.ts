@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type { PostgresCheck } from '../../plan/model.js';
-import { networkFailure, oneLine, probeOnce } from './settle.js';
+import { networkFailure, oneLine, probeOnce, unloaded } from './settle.js';
 import type { CheckResult } from './types.js';
 
 /** SQLSTATE cannot_connect_now: the server is starting up, shutting down, or a standby not yet open. */
@@ -15,7 +15,7 @@ const READY_QUERY = 'SELECT 1 AS one, pg_is_in_recovery() AS recovery';
  * (SQLSTATE 57P03) or that is in recovery (a standby, or a primary replaying WAL) is not ready.
  * Bounded by `timeoutMs` and `signal`: the connection is ended whatever happens; never throws.
  */
-export function postgresCheck(
+export async function postgresCheck(
   check: PostgresCheck,
   options: { timeoutMs: number; signal?: AbortSignal },
   env: NodeJS.ProcessEnv = process.env,
@@ -23,6 +23,14 @@ export function postgresCheck(
   const user = check.user ?? currentUser();
   const where = check.host.includes(':') ? `[${check.host}]` : check.host;
   const target = `${user}@${where}:${check.port}/${check.database}`;
+  // Loaded before the deadline starts: the first round must not time out on loading the client
+  // (half a second on a busy machine), which is restore's cost, not the server's.
+  let pg: typeof import('pg').default;
+  try {
+    pg = (await import('pg')).default;
+  } catch (error) {
+    return unloaded('postgres', target, 'pg', error);
+  }
   return probeOnce('postgres', target, options, (done) => {
     let password: string | undefined;
     if (check.password_env !== null) {
@@ -32,17 +40,13 @@ export function postgresCheck(
         return undefined;
       }
     }
-    let ended = false;
     let client: import('pg').Client | undefined;
     const end = () => {
-      ended = true;
       // end() on a client that never connected rejects; either way the socket is gone.
       client?.end().catch(() => {});
     };
     void (async () => {
       try {
-        const { default: pg } = await import('pg');
-        if (ended) return;
         client = new pg.Client({
           host: check.host,
           port: check.port,

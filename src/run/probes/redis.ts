@@ -1,5 +1,5 @@
 import type { RedisCheck } from '../../plan/model.js';
-import { networkFailure, oneLine, probeOnce } from './settle.js';
+import { networkFailure, oneLine, probeOnce, unloaded } from './settle.js';
 import type { CheckResult } from './types.js';
 
 /** Longest reply shown in a detail: a server that is not Redis may answer with anything. */
@@ -12,12 +12,19 @@ const MAX_REPLY_CHARS = 80;
  * closed whatever happens. A server still loading its data set (`-LOADING`) is not ready.
  * Never throws, never outlives `timeoutMs`.
  */
-export function redisCheck(
+export async function redisCheck(
   check: RedisCheck,
   options: { timeoutMs: number; signal?: AbortSignal },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CheckResult> {
   const target = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+  // Loaded before the deadline starts, as the postgres check does its client.
+  let Redis: typeof import('ioredis').Redis;
+  try {
+    ({ Redis } = await import('ioredis'));
+  } catch (error) {
+    return unloaded('redis', target, 'ioredis', error);
+  }
   return probeOnce('redis', target, options, (done) => {
     let password: string | undefined;
     if (check.password_env !== null) {
@@ -27,16 +34,12 @@ export function redisCheck(
         return undefined;
       }
     }
-    let ended = false;
     let client: import('ioredis').Redis | undefined;
     const end = () => {
-      ended = true;
       client?.disconnect(false);
     };
     void (async () => {
       try {
-        const { Redis } = await import('ioredis');
-        if (ended) return;
         client = new Redis({
           host: check.host,
           port: check.port,
@@ -82,6 +85,9 @@ function describeRedisError(error: NodeJS.ErrnoException): string {
     return 'the connection closed before PING was answered (not a Redis server?)';
   if (error.code === 'ETIMEDOUT' || /connect ETIMEDOUT/.test(message)) return 'timed out while connecting';
   if (typeof error.code === 'string' && error.code.startsWith('E')) return networkFailure(error);
+  // ioredis's parser on a reply that is not RESP (an HTTP server answers "HTTP/1.1 400"...).
+  const resp = /Unknown RESP type \d+ ("[^"]*")/.exec(message);
+  if (resp) return `not a Redis server: its answer starts with ${resp[1]}, expected PONG`;
   if (/Protocol error/i.test(message)) return `not a Redis server: ${clip(message)}`;
   return clip(message);
 }
