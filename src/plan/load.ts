@@ -225,6 +225,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
 function secretValuesOf(data: unknown, env: Env): string[] {
   const listed = isRecord(data) ? data.secrets : undefined;
   const names = (Array.isArray(listed) ? listed : [listed]).filter((name) => typeof name === 'string');
+  names.push(...passwordEnvNames(data));
   return names.map((name) => env[name] ?? '').filter((value) => value !== '');
 }
 
@@ -251,6 +252,28 @@ function planRtos(data: unknown, ctx: ResolveContext): PlanRtos {
     });
   }
   return { plan: rtoAt(['rto'], text(plan.rto), ctx), stages };
+}
+
+/**
+ * The variables a `postgres` or `redis` check reads its password from (SPEC section 11): their
+ * values are secrets whether or not `secrets:` lists them, since a probe sends them.
+ */
+function passwordEnvNames(data: unknown): string[] {
+  const services = isRecord(data) && isRecord(data.services) ? Object.values(data.services) : [];
+  const names: string[] = [];
+  for (const service of services) {
+    const health = isRecord(service) ? service.health : undefined;
+    const checks = Array.isArray(health) ? health : isRecord(health) ? health.checks : undefined;
+    if (!Array.isArray(checks)) continue;
+    for (const check of checks) {
+      if (!isRecord(check)) continue;
+      for (const kind of ['postgres', 'redis'] as const) {
+        const body = check[kind];
+        if (isRecord(body) && typeof body.password_env === 'string') names.push(body.password_env);
+      }
+    }
+  }
+  return names;
 }
 
 function assemble(

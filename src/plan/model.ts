@@ -73,7 +73,43 @@ export interface DnsCheck {
   server: string | null;
 }
 
-export type ResolvedCheck = HttpCheck | TcpCheck | ExecCheck | GrpcCheck | TlsCheck | DnsCheck;
+/** SPEC section 11: a PostgreSQL login and `SELECT 1`, on a server neither starting up nor in recovery. */
+export interface PostgresCheck {
+  kind: 'postgres';
+  /** An address, or (starting with `/`) a Unix socket directory on this machine. */
+  host: string;
+  port: number;
+  /** Null: the user running restore, as psql and libpq default. */
+  user: string | null;
+  database: string;
+  /** The variable holding the password, read when the check runs; its value is never in the plan. */
+  password_env: string | null;
+}
+
+/** SPEC section 11: Redis answers `PING` with `PONG`. */
+export interface RedisCheck {
+  kind: 'redis';
+  host: string;
+  port: number;
+  password_env: string | null;
+}
+
+/** SPEC section 11: a line of this run's output of the service matches `matches`. */
+export interface LogCheck {
+  kind: 'log';
+  matches: string;
+}
+
+export type ResolvedCheck =
+  | HttpCheck
+  | TcpCheck
+  | ExecCheck
+  | GrpcCheck
+  | TlsCheck
+  | DnsCheck
+  | PostgresCheck
+  | RedisCheck
+  | LogCheck;
 
 export interface ResolvedHealth {
   checks: ResolvedCheck[];
@@ -196,6 +232,8 @@ export const BUILTIN = {
   tcpHost: '127.0.0.1',
   tlsMinDays: 14,
   dnsType: 'A',
+  postgres: { port: 5432, database: 'postgres' },
+  redis: { port: 6379 },
   signatureSuffix: '.sig',
   namespace: 'file',
   sshPort: 22,

@@ -446,8 +446,45 @@ class Resolver {
       host: inherited.host,
     });
     if (net) return net;
+    if (item.postgres) {
+      const pg = item.postgres;
+      const at = [...path, 'postgres'];
+      return {
+        kind: 'postgres',
+        host: this.probeHost(at, pg.host, inherited),
+        port: this.probePort(at, pg.port, BUILTIN.postgres.port),
+        user: pg.user !== undefined ? this.text([...at, 'user'], pg.user) : null,
+        database:
+          pg.database !== undefined ? this.text([...at, 'database'], pg.database) : BUILTIN.postgres.database,
+        password_env: pg.password_env ?? null,
+      };
+    }
+    if (item.redis) {
+      const at = [...path, 'redis'];
+      return {
+        kind: 'redis',
+        host: this.probeHost(at, item.redis.host, inherited),
+        port: this.probePort(at, item.redis.port, BUILTIN.redis.port),
+        password_env: item.redis.password_env ?? null,
+      };
+    }
+    if (item.log) {
+      this.checkRegex([...path, 'log', 'matches'], item.log.matches);
+      return { kind: 'log', matches: item.log.matches };
+    }
     const exec = item.exec as RawCommand;
     return { kind: 'exec', command: this.command([...path, 'exec'], exec, inherited, false) };
+  }
+
+  /** A probe's `host`: as written, else the service's host's address, else 127.0.0.1 (SPEC section 11). */
+  private probeHost(at: PathSegment[], written: string | undefined, inherited: Inherited): string {
+    if (written !== undefined) return this.text([...at, 'host'], written);
+    return inherited.host?.address ?? BUILTIN.tcpHost;
+  }
+
+  private probePort(at: PathSegment[], written: number | string | undefined, fallback: number): number {
+    if (written === undefined) return fallback;
+    return typeof written === 'number' ? written : this.port([...at, 'port'], written);
   }
 
   private port(path: PathSegment[], written: string): number {

@@ -179,7 +179,52 @@ const DnsCheck = z.strictObject({
   }),
 });
 
-export const CHECK_KINDS = ['http', 'tcp', 'exec', 'grpc', 'tls', 'dns'] as const;
+const ProbePort = (fallback: number) =>
+  z
+    .union([z.int().min(1).max(65535), z.string().min(1)])
+    .optional()
+    .meta({
+      description: `A port number, or a string such as "\${PORT:-${fallback}}" that resolves to one. Default ${fallback}.`,
+      default: fallback,
+    });
+const ProbeHost = z.string().min(1).optional().meta({
+  description: "Default 127.0.0.1, or for a remote service its host's address.",
+});
+const PasswordEnv = EnvName.optional().meta({
+  description:
+    'An environment variable holding the password, read when the check runs; its value is a secret, never shown.',
+});
+const PostgresCheck = z.strictObject({
+  host: z.string().min(1).optional().meta({
+    description:
+      "Default 127.0.0.1, or for a remote service its host's address; a path (starting with /) is a Unix socket directory on this machine.",
+  }),
+  port: ProbePort(5432),
+  user: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'The role to log in as. Default: the user running restore (as psql does).' }),
+  database: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'The database to connect to. Default "postgres".', default: 'postgres' }),
+  password_env: PasswordEnv,
+});
+const RedisCheck = z.strictObject({
+  host: ProbeHost,
+  port: ProbePort(6379),
+  password_env: PasswordEnv,
+});
+const LogCheck = z.strictObject({
+  matches: z.string().min(1).meta({
+    description:
+      "A regular expression (JavaScript syntax) a line of this run's output of the service must match.",
+  }),
+});
+
+export const CHECK_KINDS = ['http', 'tcp', 'exec', 'grpc', 'tls', 'dns', 'postgres', 'redis', 'log'] as const;
 export const Check = z
   .strictObject({
     http: HttpCheck.optional().meta({ description: 'An HTTP(S) request answers with an accepted status.' }),
@@ -190,9 +235,20 @@ export const Check = z
       description: 'A TLS handshake succeeds with a trusted chain, a matching name and min_days left.',
     }),
     dns: DnsCheck.optional().meta({ description: 'A name resolves, to exactly `expect` when given.' }),
+    postgres: PostgresCheck.optional().meta({
+      description:
+        'A PostgreSQL login and `SELECT 1` succeed, on a server that is neither starting up nor in recovery.',
+    }),
+    redis: RedisCheck.optional().meta({
+      description: 'Redis answers `PING` with `PONG` (not loading, not an error).',
+    }),
+    log: LogCheck.optional().meta({
+      description: "A line of this run's output of the service matches a regular expression.",
+    }),
   })
   .meta({
-    description: 'One health check: exactly one of `http`, `tcp`, `exec`, `grpc`, `tls`, `dns`.',
+    description:
+      'One health check: exactly one of `http`, `tcp`, `exec`, `grpc`, `tls`, `dns`, `postgres`, `redis`, `log`.',
     minProperties: 1,
     maxProperties: 1,
   });

@@ -123,6 +123,17 @@ describe('adopting a daemon on resume', () => {
     expect(isAlive(pid)).toBe(false);
     expect(await ctx.places.here.daemonPid('web')).toBeNull();
   });
+
+  it('stops, without rounds, a daemon left running whose only checks are `log` (its ready line may be long gone)', async () => {
+    const { dir, ctx, events } = context();
+    const [port] = (await freePorts(1)) as [number];
+    const s = service(server(dir, port, false), port, { timeout_ms: 60_000 });
+    s.health.checks = [{ kind: 'log', matches: 'ready' }];
+    const pid = await spawnLeftOver(ctx, s);
+    expect(await adoptDaemon(s, 1, ctx)).toBeUndefined();
+    expect(isAlive(pid)).toBe(false);
+    expect(events.filter((event) => event.type === 'service.probe')).toEqual([]);
+  });
 });
 
 describe('a one-shot still running from the interrupted run', () => {

@@ -34,11 +34,12 @@ export { formatCommand };
 
 /** One line for a live status: `healthy: would be skipped`. */
 export function describeLive(status: LiveStatus): string {
+  const note = status.note !== undefined ? ` (${status.note})` : '';
   if (!status.probed) return 'no checks: would be started';
-  if (!status.healthy) return `not healthy: ${status.detail}`;
+  if (!status.healthy) return `not healthy: ${status.detail}${note}`;
   return status.would_skip
-    ? 'healthy: would be skipped'
-    : 'healthy, but skip_if_healthy is false: would be started';
+    ? `healthy: would be skipped${note}`
+    : `healthy, but skip_if_healthy is false: would be started${note}`;
 }
 
 /** Modifiers of a command other than its argv and env: `daemon, cwd /srv, timeout 30s`. */
@@ -77,9 +78,18 @@ export function describeCheck(check: ResolvedCheck): string {
       return `tls ${hostPort(check.host, check.port)} name ${check.servername}, trusted by ${check.ca ?? 'system roots'}, valid ${check.min_days}+ days`;
     case 'dns':
       return `dns ${check.type} ${check.name}${check.expect ? ` = ${check.expect.join(', ')}` : ''}${check.server ? ` via ${check.server}` : ''}`;
+    case 'postgres': {
+      const login = `${check.user ?? '(current user)'}@${hostPort(check.host, check.port)}/${check.database}`;
+      return `postgres ${login}${check.password_env !== null ? `, password from $${check.password_env}` : ''}`;
+    }
+    case 'redis':
+      return `redis ${hostPort(check.host, check.port)}${check.password_env !== null ? `, password from $${check.password_env}` : ''}`;
+    case 'log':
+      return `log line matches /${check.matches}/`;
   }
 }
 
+/** `127.0.0.1:5432`, `[::1]:5432`, or a socket directory `/run/pg:5432`. */
 function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -23,6 +23,13 @@ export async function adoptDaemon(
   const place = context.places.of(service);
   const pid = await place.daemonPid(service.name);
   if (pid === undefined || pid === null) return undefined;
+  // Only `log` checks: whether it printed its ready line before restore died is not known (its
+  // offset was not kept), and no other check can say. It is stopped and started afresh.
+  const checks = service.health.checks;
+  if (checks.length > 0 && checks.every((check) => check.kind === 'log')) {
+    await place.stopDaemon(service.name, STOP_GRACE_MS);
+    return undefined;
+  }
   const started = Date.now();
   const base = { service: service.name, stage: service.stage };
   const watching = new AbortController();

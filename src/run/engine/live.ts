@@ -4,6 +4,9 @@ import type { Places } from '../places/places.js';
 import { probeRound } from '../probes/round.js';
 import { describeRound } from './service-context.js';
 
+/** What plan --live says of `log` checks, which only a run's output can answer. */
+export const LOG_NOT_LIVE = 'log checks not probed live: they read the output of a run';
+
 /** What `plan --live` found for a service: healthy (and so skipped by apply) or not, and why. */
 export interface LiveStatus {
   healthy: boolean;
@@ -12,6 +15,8 @@ export interface LiveStatus {
   /** Whether `apply` would skip it: healthy and `skip_if_healthy`. */
   would_skip: boolean;
   detail: string;
+  /** Why some checks were not probed: `log` checks read the output of a run (SPEC section 11). */
+  note?: string;
 }
 
 /**
@@ -36,11 +41,13 @@ export async function probeLive(
           timeoutMs: service.health.timeout_ms,
           place: places.of(service),
         });
+        const logs = service.health.checks.filter((check) => check.kind === 'log').length;
         out[service.name] = {
           healthy: round.ok,
           probed: true,
           would_skip: round.ok && service.skip_if_healthy,
           detail: describeRound(round),
+          ...(logs > 0 ? { note: LOG_NOT_LIVE } : {}),
         };
       }),
     ),

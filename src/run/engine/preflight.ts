@@ -17,6 +17,7 @@ export const PREFLIGHT_CHECKS = [
   'cwd',
   'verify',
   'tls-ca',
+  'password',
 ] as const;
 export type PreflightCheck = (typeof PREFLIGHT_CHECKS)[number];
 
@@ -229,6 +230,7 @@ export async function checkService(
     ...(await dirFindings),
     ...(await verifyFindings(service, place, at)),
     ...(await caFindings(service, place, at)),
+    ...passwordFindings(service, at),
   ];
 }
 
@@ -257,6 +259,33 @@ export async function caFindings(
         : { ...at, check: 'tls-ca', level: 'error', message: `${ca.detail} (tls check)` };
     }),
   );
+}
+
+/**
+ * `postgres` and `redis` checks that read a password (SPEC section 11): its variable is set in
+ * restore's environment, where the check will read it. The servers themselves are not probed:
+ * before a restoration they are expected to be down, and `plan --live` is the look at them.
+ */
+export function passwordFindings(
+  service: ResolvedService,
+  at: Pick<Finding, 'service' | 'host'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Finding[] {
+  const findings: Finding[] = [];
+  for (const check of service.health.checks) {
+    if ((check.kind !== 'postgres' && check.kind !== 'redis') || check.password_env === null) continue;
+    const name = check.password_env;
+    const set = env[name] !== undefined;
+    findings.push({
+      ...at,
+      check: 'password',
+      level: set ? 'ok' : 'error',
+      message: set
+        ? `${name} is set (password of the ${check.kind} check)`
+        : `${name} is not set: the ${check.kind} check reads its password from it (password_env)`,
+    });
+  }
+  return findings;
 }
 
 /**

@@ -8,6 +8,7 @@ import { type EscapedProcess, newMark } from '../places/process/escaped.js';
 import { KILL_GRACE_MS } from '../places/process/run-command.js';
 import { StderrTail, withStderr } from '../places/process/stderr-tail.js';
 import type { Stream } from '../places/process/types.js';
+import { OutputWatch } from '../probes/log.js';
 import { probeRound } from '../probes/round.js';
 import { Redactor } from '../redact.js';
 import { verifyArtifacts } from './integrity.js';
@@ -92,6 +93,7 @@ async function attemptDaemon(run: ServiceRun, start: ResolvedCommand): Promise<A
     return { retry: { reason: 'start-failed', message: spawned.record.message } };
   }
   const daemon = spawned.daemon;
+  run.following(daemon);
   const outcome = await run.verify(daemon.startedAt, daemon.exited);
   if (outcome.kind === 'healthy') {
     daemon.release();
@@ -144,6 +146,8 @@ class ServiceRun {
   readonly deadline: number;
   readonly redactor: Redactor;
   readonly #base: { service: string; stage: string };
+  /** What `log` checks read (SPEC section 11); undefined for a service without one. */
+  readonly #watch: OutputWatch | undefined;
   attempts = 0;
 
   constructor(
@@ -154,6 +158,18 @@ class ServiceRun {
     this.deadline = this.startedAt + service.timeout_ms;
     this.redactor = new Redactor(ctx.secrets);
     this.#base = { service: service.name, stage: service.stage };
+    const logs = service.health.checks.filter((check) => check.kind === 'log');
+    this.#watch = logs.length > 0 ? new OutputWatch(logs) : undefined;
+  }
+
+  /** `log` checks read what this daemon writes to its log from now on. */
+  following(daemon: Daemon): void {
+    const read = daemon.newOutput;
+    if (!this.#watch || !read) return;
+    const watch = this.#watch;
+    watch.reset(async () => {
+      for (const line of await read()) watch.line(line);
+    });
   }
 
   elapsed(): number {
@@ -218,6 +234,8 @@ class ServiceRun {
    */
   starting(start: ResolvedCommand): string {
     const mark = newMark();
+    // `log` checks see the output of this attempt only, not what a failed one printed.
+    this.#watch?.reset();
     this.ctx.bus.emit({
       type: 'service.starting',
       ...this.#base,
@@ -242,6 +260,7 @@ class ServiceRun {
 
   output(stream: Stream, line: string): void {
     this.ctx.bus.emit({ type: 'service.output', ...this.#base, stream, line });
+    this.#watch?.line(line);
   }
 
   escaped(processes: EscapedProcess[]): void {
@@ -257,6 +276,7 @@ class ServiceRun {
       deadline: this.deadline,
       signal: this.ctx.signal,
       ...(exited ? { exited } : {}),
+      ...(this.#watch ? { output: this.#watch } : {}),
       onRound: reportRound(this.ctx.bus, this.#base, 'verify'),
     });
   }

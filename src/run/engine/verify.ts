@@ -1,5 +1,6 @@
 import type { ResolvedHealth } from '../../plan/model.js';
 import type { Place } from '../places/place.js';
+import type { OutputWatch } from '../probes/log.js';
 import { probeRound } from '../probes/round.js';
 import type { RoundResult } from '../probes/types.js';
 import { sleep } from './sleep.js';
@@ -16,6 +17,8 @@ export interface VerifyOptions {
   /** Resolves if the service's daemon exits: verification ends at once. */
   exited?: Promise<{ exitCode: number | null; signal: string | null }>;
   onRound: (round: number, result: RoundResult, counted: boolean) => void;
+  /** The output of the start attempt being verified, for `log` checks. */
+  output?: OutputWatch;
 }
 
 export type VerifyOutcome =
@@ -76,6 +79,7 @@ export async function verifyHealth(options: VerifyOptions): Promise<VerifyOutcom
         timeoutMs: health.timeout_ms,
         place: options.place,
         signal: stop.signal,
+        ...(options.output ? { output: options.output } : {}),
       });
       if (stop.signal.aborted) return ended();
       rounds += 1;

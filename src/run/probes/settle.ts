@@ -68,3 +68,14 @@ export function networkFailure(error: NodeJS.ErrnoException): string {
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
+
+/** A probe whose client library could not be loaded (a broken install): a failed check, not a crash. */
+export function unloaded(
+  kind: CheckResult['kind'],
+  target: string,
+  library: string,
+  error: unknown,
+): CheckResult {
+  const why = oneLine((error as Error).message ?? String(error));
+  return { kind, target, ok: false, detail: `cannot load the ${library} client: ${why}`, durationMs: 0 };
+}

@@ -24,6 +24,11 @@ export interface Daemon {
   release(): void;
   /** The last lines it wrote to its log since it was spawned. */
   lastOutput(): Promise<string[]>;
+  /**
+   * The whole lines it wrote to its log since the last call (the first: since it was spawned),
+   * for `log` checks; at most a bounded amount per call, the rest at the next.
+   */
+  newOutput?(): Promise<string[]>;
 }
 
 /** A daemon started (with the record of its start: `spawned as pid N`), or why it did not start. */
@@ -134,6 +139,7 @@ export async function spawnDaemon(
       stop: (graceMs = 10_000) => terminateGroup(pid, graceMs),
       release: () => {},
       lastOutput: () => readLogTail(files.logFile, logOffset, 4096),
+      newOutput: logFollower(files.logFile, logOffset),
     },
   };
 }
@@ -166,4 +172,42 @@ export async function readLogTail(
   } finally {
     await handle?.close();
   }
+}
+
+/** At most this much of a log is read per look; a partial last line is held up to this size too. */
+const FOLLOW_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Reads a log file forward from `offset`, a bounded chunk per call, and returns its whole lines;
+ * a line not yet ended waits for the next call (cut at FOLLOW_CHUNK_BYTES, so it cannot grow
+ * without end). A log that cannot be read yields no lines: the check then says none matched.
+ */
+export function logFollower(logFile: string, offset: number): () => Promise<string[]> {
+  let position = offset;
+  let partial = '';
+  return async () => {
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      handle = await open(logFile, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const size = (await handle.stat()).size;
+      // A log truncated under us (rotated by hand): start again from its beginning.
+      if (size < position) position = 0;
+      const length = Math.min(size - position, FOLLOW_CHUNK_BYTES);
+      if (length <= 0) return [];
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      position += bytesRead;
+      const lines = (partial + buffer.subarray(0, bytesRead).toString('utf8')).split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      if (partial.length > FOLLOW_CHUNK_BYTES) {
+        lines.push(partial);
+        partial = '';
+      }
+      return lines;
+    } catch {
+      return [];
+    } finally {
+      await handle?.close();
+    }
+  };
 }

@@ -6,6 +6,8 @@ import { explainRemote, inTurn, type RemoteTarget } from './run.js';
 import {
   daemonPidScript,
   daemonScript,
+  LOG_SIZE_MARKER,
+  logReadScript,
   logTailScript,
   PID_MARKER,
   REMOTE_NOT_RUNNING,
@@ -60,6 +62,7 @@ async function spawnInTurn(
     null,
   );
   let lastError: string | undefined;
+  let logOffset = 0;
   let reportPid: (pid: number) => void = () => {};
   const pidSeen = new Promise<number>((resolve) => {
     reportPid = resolve;
@@ -74,6 +77,8 @@ async function spawnInTurn(
     onLine: (stream, line) => {
       if (stream === 'stdout' && line.startsWith(PID_MARKER))
         reportPid(Number(line.slice(PID_MARKER.length)));
+      else if (stream === 'stdout' && line.startsWith(LOG_SIZE_MARKER))
+        logOffset = Number(line.slice(LOG_SIZE_MARKER.length).trim()) || 0;
       else if (stream === 'stderr' && line.trim() !== '') lastError = line.trim();
     },
   });
@@ -127,7 +132,7 @@ async function spawnInTurn(
     pid,
     startedAt,
     logFile,
-    logOffset: 0,
+    logOffset,
     exited,
     hasExited: () => gone,
     release: () => {
@@ -144,8 +149,57 @@ async function spawnInTurn(
       });
       return said;
     },
+    newOutput: remoteLogFollower(target, names, logOffset),
   };
   return { ok: true, daemon, record: spawnedRecord(what, pid) };
+}
+
+/** At most this much of a remote log is read per look. */
+const FOLLOW_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Follows a daemon's log on its host from `offset` (its size before the daemon started), one ssh
+ * turn per look: whole lines only, a line not yet ended is read again at the next look.
+ */
+function remoteLogFollower(
+  target: RemoteTarget,
+  names: { plan: string; service: string },
+  offset: number,
+): () => Promise<string[]> {
+  let position = offset;
+  return async () => {
+    let size: number | undefined;
+    const lines: string[] = [];
+    const script = logReadScript(names.plan, names.service, position, FOLLOW_CHUNK_BYTES);
+    const record = await callHost(target, script, REMOTE_CALL_MS, (stream, line) => {
+      if (stream !== 'stdout') return;
+      if (size === undefined) size = Number(line.trim());
+      else lines.push(line);
+    });
+    if (record.failure !== null || size === undefined || !Number.isFinite(size)) return [];
+    if (size < position) {
+      // Truncated under us: from its beginning at the next look.
+      position = 0;
+      return [];
+    }
+    const available = Math.min(size - position, FOLLOW_CHUNK_BYTES);
+    // The bytes of whole lines read; a last line without its newline waits for the next look.
+    let used = 0;
+    const whole: string[] = [];
+    for (const line of lines) {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (used + bytes > available) break;
+      used += bytes;
+      whole.push(line);
+    }
+    // One line longer than a look's worth: taken as it is, or it would block the log for good.
+    if (whole.length === 0 && available >= FOLLOW_CHUNK_BYTES && lines.length > 0) {
+      position += available;
+      return [lines[0]!];
+    }
+    position += used;
+    return whole;
+  };
 }
 
 /**

@@ -86,6 +86,9 @@ export function runScript(command: ResolvedCommand): string {
 /** Marker line a daemon script prints with the daemon's pid on the host. */
 export const PID_MARKER = 'restore-remote-pid ';
 
+/** Marker line a daemon script prints with its log's size before the daemon starts (`log` checks). */
+export const LOG_SIZE_MARKER = 'restore-remote-log-size ';
+
 /** The remote directory of a plan's daemon logs and pid files, relative to the remote home. */
 export function remoteServicesDir(plan: string): string {
   return `.restore/${plan}/services`;
@@ -152,6 +155,8 @@ export function daemonScript(
     'umask 077',
     `restore_dir=${dir}`,
     'mkdir -p "$restore_dir" || exit 125',
+    // Where this daemon's own output will start in its log: `log` checks read from there.
+    `echo "${LOG_SIZE_MARKER}$(wc -c <${log} 2>/dev/null || echo 0)"`,
     ...redactor,
     ...prelude(command),
     `if command -v setsid >/dev/null 2>&1; then setsid ${argv} </dev/null ${output} 2>&1 3<&- & else nohup ${argv} </dev/null ${output} 2>&1 3<&- & fi`,
@@ -210,6 +215,21 @@ export function stopDaemonScript(plan: string, service: string, graceMs: number)
 /** The last lines of a daemon's log on the host. */
 export function logTailScript(plan: string, service: string, lines: number): string {
   return `tail -c 4096 "$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.log`)} 2>/dev/null | tail -n ${lines}\n`;
+}
+
+/**
+ * A daemon's log on the host from byte `offset` on, at most `maxBytes`: first a line with the
+ * log's size, then the bytes (`log` checks follow a remote daemon's output with it).
+ */
+export function logReadScript(plan: string, service: string, offset: number, maxBytes: number): string {
+  const log = `"$HOME"/${quote(`${remoteServicesDir(plan)}/${service}.log`)}`;
+  return [
+    `restore_size=$(wc -c <${log} 2>/dev/null) || exit 0`,
+    'echo $restore_size',
+    `[ "$restore_size" -gt ${offset} ] || exit 0`,
+    `tail -c +${offset + 1} ${log} | head -c ${maxBytes}`,
+    '',
+  ].join('\n');
 }
 
 /** Working directory and environment: the same for every kind of script. */
