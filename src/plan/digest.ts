@@ -13,20 +13,28 @@ export function planDigest(display: ResolvedPlan): string {
 
 /**
  * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
- * `verify:` on a service, no approval beyond `approval: true` on a stage), so that a plan written before them keeps
+ * `verify:` on a service, no approval beyond `approval: true` on a stage, no dependency condition
+ * beyond a name, no `max_failures`), so that a plan written before them keeps
  * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
  */
 function withoutUnused(plan: ResolvedPlan): unknown {
   const services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(plan.services)) {
     const { verify, ...rest } = service;
-    services[name] = verify.length > 0 ? service : rest;
+    const kept: Record<string, unknown> = verify.length > 0 ? { ...service } : rest;
+    // Dependencies that are all plain names (healthy, required) say nothing `depends_on` does not.
+    if ((service.dependencies ?? []).every((dep) => dep.condition === 'healthy' && dep.required))
+      delete kept.dependencies;
+    services[name] = kept;
   }
   const stages = plan.stages.map((stage) => {
     const { approval_rule: rule, ...rest } = stage;
     // `approval: true` is one unsigned approval from anyone: `approval` says it all.
     const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
-    return plain ? rest : stage;
+    const kept: Record<string, unknown> = plain ? rest : { ...stage };
+    // `max_failures: 0` is the default written out: no failure is tolerated either way.
+    if (!stage.max_failures || stage.max_failures.written === 0) delete kept.max_failures;
+    return kept;
   });
   return { ...plan, services, stages };
 }

@@ -166,6 +166,8 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     case 'service.escaped':
     case 'service.in-flight':
     case 'service.verified':
+    // A warning (SPEC section 11) changes no service's state: what became of it follows.
+    case 'service.warning':
       return;
     default:
       unreachable(entry);
