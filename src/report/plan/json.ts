@@ -20,6 +20,7 @@ export function renderPlanJson(view: PlanView): string {
         approval_rule: stage.approval_rule,
         description: stage.description,
         concurrency: stage.concurrency,
+        max_failures: stage.max_failures ?? null,
         computed: stage.computed,
         services: stage.services.map((name) =>
           view.live ? { ...plan.services[name], live: view.live[name] } : plan.services[name],

@@ -2,8 +2,10 @@ import { quote } from 'shlex';
 import { formatDuration } from '../../util/duration.js';
 import {
   approvalWords,
+  budgetWords,
   commandTraits,
   countWords,
+  dependencyWords,
   describeCheck,
   describeHost,
   describeLive,
@@ -31,6 +33,7 @@ export function renderPlanMarkdown(view: PlanView): string {
     const flags = [
       stage.approval ? approvalWords(stage.approval_rule) || 'approval required' : '',
       stage.concurrency !== null ? `at most ${stage.concurrency} at once` : '',
+      budgetWords(stage.max_failures),
     ]
       .filter(Boolean)
       .join(', ');
@@ -69,7 +72,11 @@ export function renderPlanMarkdown(view: PlanView): string {
         ...(status ? [`**${escapeText(describeLive(status))}**`] : []),
       ].join('<br>');
       out.push(
-        `| ${position} | ${title} | ${service.depends_on.map(code).join(', ') || '-'} | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
+        `| ${position} | ${title} | ${
+          dependencyWords(service)
+            .map((dep) => `${code(dep.service)}${escapeText(dep.traits)}`)
+            .join(', ') || '-'
+        } | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
       );
     }
     out.push('');
