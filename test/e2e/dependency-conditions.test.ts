@@ -127,6 +127,11 @@ describe('SPEC 11 depends_on conditions', () => {
     ]);
     expect(seqOf(lines, 'service.warning', 'api')).toBeLessThan(seqOf(lines, 'service.starting', 'api'));
     expect(result.stdout).toMatch(/api\s+warning\s+starts although its optional dependency cache failed/);
+    const report = await runCli(['report', 'plan.yaml', '--state-dir', join(dir, 'state')], { cwd: dir });
+    expect(report.code, report.stderr).toBe(EXIT.ok);
+    expect(report.stdout).toMatch(
+      /## Warnings\n\n- .* `api`: `starts although its optional dependency cache failed/,
+    );
   });
 
   it('`required: true` (the default) still blocks the dependent of a failed dependency', async () => {
