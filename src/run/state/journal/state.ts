@@ -183,7 +183,8 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     // A warning (SPEC section 11) changes no service's state: what became of it follows. The
     // report lists it.
     case 'service.warning':
-      (snapshot.warnings ??= []).push({
+      snapshot.warnings ??= [];
+      snapshot.warnings.push({
         service: entry.service,
         stage: entry.stage,
         cause: entry.cause,
