@@ -20,21 +20,27 @@ export function planDigest(display: ResolvedPlan): string {
 function withoutUnused(plan: ResolvedPlan): unknown {
   const services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(plan.services)) {
-    const { verify, ...rest } = service;
-    const kept: Record<string, unknown> = verify.length > 0 ? { ...service } : rest;
+    const { verify, dependencies = [], ...rest } = service;
     // Dependencies that are all plain names (healthy, required) say nothing `depends_on` does not.
-    if ((service.dependencies ?? []).every((dep) => dep.condition === 'healthy' && dep.required))
-      delete kept.dependencies;
-    services[name] = kept;
+    const conditions = dependencies.some((dep) => dep.condition !== 'healthy' || !dep.required);
+    services[name] =
+      verify.length === 0 && !conditions
+        ? rest
+        : { ...rest, ...(verify.length > 0 ? { verify } : {}), ...(conditions ? { dependencies } : {}) };
   }
   const stages = plan.stages.map((stage) => {
-    const { approval_rule: rule, ...rest } = stage;
+    const { approval_rule: rule, max_failures: budget, ...rest } = stage;
     // `approval: true` is one unsigned approval from anyone: `approval` says it all.
     const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
-    const kept: Record<string, unknown> = plain ? rest : { ...stage };
     // `max_failures: 0` is the default written out: no failure is tolerated either way.
-    if (!stage.max_failures || stage.max_failures.written === 0) delete kept.max_failures;
-    return kept;
+    const tolerates = budget !== undefined && budget !== null && budget.written !== 0;
+    return plain && !tolerates
+      ? rest
+      : {
+          ...rest,
+          ...(plain ? {} : { approval_rule: rule }),
+          ...(tolerates ? { max_failures: budget } : {}),
+        };
   });
   return { ...plan, services, stages };
 }

@@ -280,7 +280,8 @@ export class Slots {
   #startedAndFailed(failed: string): void {
     for (const name of this.#dependents.get(failed) ?? []) {
       const slot = this.#slots.get(name)!;
-      if (slot.state !== 'running' && !(slot.state === 'done' && slot.result !== 'blocked')) continue;
+      const went = slot.state === 'running' || slot.result === 'healthy' || slot.result === 'failed';
+      if (!went) continue;
       if (dependencyOn(slot.service, failed).condition !== 'started') continue;
       this.#warn(
         slot,
