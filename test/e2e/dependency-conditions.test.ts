@@ -13,6 +13,9 @@ import { writeFile } from '../helpers/tmp.js';
  */
 const workDir = useWorkDirs();
 
+/** Several real runs of the CLI per test, on a machine that may be busy: time enough for all. */
+const SLOW = { timeout: 180_000 };
+
 function plan(dir: string, body: Record<string, unknown>): string {
   return writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'deps', ...body }, null, 2));
 }
@@ -62,31 +65,35 @@ const resultsOf = (lines: Line[]) =>
   );
 
 describe('SPEC 11 depends_on conditions', () => {
-  it('`condition: started` lets the dependent start once the dependency is spawned, before it is healthy', async () => {
-    const dir = workDir();
-    const [db, api] = await freePorts(2);
-    plan(dir, {
-      services: {
-        // Spawned at once, but its check passes only after 1.5 s.
-        db: { start: daemon('--delay', 1500, '--listen', db!), health: tcp(db!) },
-        api: {
-          depends_on: [{ service: 'db', condition: 'started' }],
-          start: daemon('--listen', api!),
-          health: tcp(api!),
+  it(
+    '`condition: started` lets the dependent start once the dependency is spawned, before it is healthy',
+    SLOW,
+    async () => {
+      const dir = workDir();
+      const [db, api] = await freePorts(2);
+      plan(dir, {
+        services: {
+          // Spawned at once, but its check passes only after 1.5 s.
+          db: { start: daemon('--delay', 1500, '--listen', db!), health: tcp(db!) },
+          api: {
+            depends_on: [{ service: 'db', condition: 'started' }],
+            start: daemon('--listen', api!),
+            health: tcp(api!),
+          },
         },
-      },
-    });
-    const result = await apply(dir);
-    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
-    const lines = journal(dir);
-    const apiStarting = seqOf(lines, 'service.starting', 'api');
-    expect(apiStarting).toBeGreaterThan(seqOf(lines, 'service.attempt', 'db'));
-    expect(apiStarting).toBeLessThan(seqOf(lines, 'service.healthy', 'db'));
-    const at = (index: number) => Date.parse(lines[index]!.time);
-    expect(at(seqOf(lines, 'service.healthy', 'db')) - at(apiStarting)).toBeGreaterThan(500);
-  });
+      });
+      const result = await apply(dir);
+      expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+      const lines = journal(dir);
+      const apiStarting = seqOf(lines, 'service.starting', 'api');
+      expect(apiStarting).toBeGreaterThan(seqOf(lines, 'service.attempt', 'db'));
+      expect(apiStarting).toBeLessThan(seqOf(lines, 'service.healthy', 'db'));
+      const at = (index: number) => Date.parse(lines[index]!.time);
+      expect(at(seqOf(lines, 'service.healthy', 'db')) - at(apiStarting)).toBeGreaterThan(500);
+    },
+  );
 
-  it('a plain name still waits until the dependency is healthy', async () => {
+  it('a plain name still waits until the dependency is healthy', SLOW, async () => {
     const dir = workDir();
     const [db, api] = await freePorts(2);
     plan(dir, {
@@ -100,41 +107,48 @@ describe('SPEC 11 depends_on conditions', () => {
     expect(seqOf(lines, 'service.starting', 'api')).toBeGreaterThan(seqOf(lines, 'service.healthy', 'db'));
   });
 
-  it('`required: false`: the dependent starts though the dependency failed or is blocked, with a warning; exit 3', async () => {
-    const dir = workDir();
-    plan(dir, {
-      services: {
-        // Not critical: a critical failure would halt the run, optional dependency or not.
-        cache: { critical: false, start: oneShot(1) },
-        feed: { critical: false, depends_on: ['cache'], start: oneShot(0) },
-        api: {
-          depends_on: [
-            { service: 'cache', required: false },
-            { service: 'feed', required: false },
-          ],
-          start: oneShot(0),
+  it(
+    '`required: false`: the dependent starts though the dependency failed or is blocked, with a warning; exit 3',
+    SLOW,
+    async () => {
+      const dir = workDir();
+      plan(dir, {
+        services: {
+          // Not critical: a critical failure would halt the run, optional dependency or not.
+          cache: { critical: false, start: oneShot(1) },
+          feed: { critical: false, depends_on: ['cache'], start: oneShot(0) },
+          api: {
+            depends_on: [
+              { service: 'cache', required: false },
+              { service: 'feed', required: false },
+            ],
+            start: oneShot(0),
+          },
         },
-      },
-    });
-    const result = await apply(dir);
-    expect(result.code, result.stdout + result.stderr).toBe(EXIT.failed);
-    const lines = journal(dir);
-    expect(resultsOf(lines)).toEqual({ cache: 'failed', feed: 'blocked', api: 'healthy' });
-    const warnings = lines.filter((l) => l.event === 'service.warning');
-    expect(warnings.map((w) => [w.service, w.cause, w.dependency])).toEqual([
-      ['api', 'optional-dependency-failed', 'cache'],
-      ['api', 'optional-dependency-blocked', 'feed'],
-    ]);
-    expect(seqOf(lines, 'service.warning', 'api')).toBeLessThan(seqOf(lines, 'service.starting', 'api'));
-    expect(result.stdout).toMatch(/api\s+warning\s+starts although its optional dependency cache failed/);
-    const report = await runCli(['report', 'plan.yaml', '--state-dir', join(dir, 'state')], { cwd: dir });
-    expect(report.code, report.stderr).toBe(EXIT.ok);
-    expect(report.stdout).toMatch(
-      /## Warnings\n\n- .* `api`: `starts although its optional dependency cache failed/,
-    );
-  });
+      });
+      const result = await apply(dir);
+      expect(result.code, result.stdout + result.stderr).toBe(EXIT.failed);
+      const lines = journal(dir);
+      expect(resultsOf(lines)).toEqual({ cache: 'failed', feed: 'blocked', api: 'healthy' });
+      const warnings = lines.filter((l) => l.event === 'service.warning');
+      expect(warnings.map((w) => [w.service, w.cause, w.dependency])).toEqual([
+        ['api', 'optional-dependency-failed', 'cache'],
+        ['api', 'optional-dependency-blocked', 'feed'],
+      ]);
+      expect(seqOf(lines, 'service.warning', 'api')).toBeLessThan(seqOf(lines, 'service.starting', 'api'));
+      expect(result.stdout).toMatch(/api\s+warning\s+starts although its optional dependency cache failed/);
+      const report = await runCli(['report', 'plan.yaml', '--state-dir', join(dir, 'state')], {
+        cwd: dir,
+        timeoutMs: 90_000,
+      });
+      expect(report.code, report.stderr).toBe(EXIT.ok);
+      expect(report.stdout).toMatch(
+        /## Warnings\n\n- .* `api`: `starts although its optional dependency cache failed/,
+      );
+    },
+  );
 
-  it('`required: true` (the default) still blocks the dependent of a failed dependency', async () => {
+  it('`required: true` (the default) still blocks the dependent of a failed dependency', SLOW, async () => {
     const dir = workDir();
     plan(dir, {
       services: {
@@ -150,22 +164,26 @@ describe('SPEC 11 depends_on conditions', () => {
     expect(lines.some((l) => l.event === 'service.warning')).toBe(false);
   });
 
-  it('across declared stages the barrier holds for `started`: the dependent waits for the stage to finish', async () => {
-    const dir = workDir();
-    const [db] = await freePorts(1);
-    plan(dir, {
-      stages: [{ name: 'data' }, { name: 'apps' }],
-      services: {
-        db: { stage: 'data', start: daemon('--delay', 800, '--listen', db!), health: tcp(db!) },
-        api: { stage: 'apps', depends_on: [{ service: 'db', condition: 'started' }], start: oneShot(0) },
-      },
-    });
-    expect((await apply(dir)).code).toBe(EXIT.ok);
-    const lines = journal(dir);
-    const finished = lines.findIndex((l) => l.event === 'stage.finished' && l.stage === 'data');
-    expect(seqOf(lines, 'service.healthy', 'db')).toBeLessThan(finished);
-    expect(seqOf(lines, 'service.starting', 'api')).toBeGreaterThan(finished);
-  });
+  it(
+    'across declared stages the barrier holds for `started`: the dependent waits for the stage to finish',
+    SLOW,
+    async () => {
+      const dir = workDir();
+      const [db] = await freePorts(1);
+      plan(dir, {
+        stages: [{ name: 'data' }, { name: 'apps' }],
+        services: {
+          db: { stage: 'data', start: daemon('--delay', 800, '--listen', db!), health: tcp(db!) },
+          api: { stage: 'apps', depends_on: [{ service: 'db', condition: 'started' }], start: oneShot(0) },
+        },
+      });
+      expect((await apply(dir)).code).toBe(EXIT.ok);
+      const lines = journal(dir);
+      const finished = lines.findIndex((l) => l.event === 'stage.finished' && l.stage === 'data');
+      expect(seqOf(lines, 'service.healthy', 'db')).toBeLessThan(finished);
+      expect(seqOf(lines, 'service.starting', 'api')).toBeGreaterThan(finished);
+    },
+  );
 });
 
 describe('SPEC 11 stage max_failures', () => {
@@ -178,19 +196,28 @@ describe('SPEC 11 stage max_failures', () => {
     plan(dir, { stages: [{ name: 'one', max_failures: maxFailures }, { name: 'two' }], services });
   };
 
-  it('failures within the budget are tolerated: the run goes on, each is said, and it exits 3', async () => {
-    const dir = workDir();
-    budgetPlan(dir, 2, 2, 1);
-    const result = await apply(dir);
-    expect(result.code, result.stdout + result.stderr).toBe(EXIT.failed);
-    const lines = journal(dir);
-    expect(resultsOf(lines)).toEqual({ bad1: 'failed', bad2: 'failed', good1: 'healthy', later: 'healthy' });
-    const tolerated = lines.filter((l) => l.event === 'service.warning' && l.cause === 'failure-tolerated');
-    expect(tolerated.map((l) => l.service).sort()).toEqual(['bad1', 'bad2']);
-    expect(result.stdout).toMatch(/warning\s+failure \d of the 2 stage one tolerates/);
-  });
+  it(
+    'failures within the budget are tolerated: the run goes on, each is said, and it exits 3',
+    SLOW,
+    async () => {
+      const dir = workDir();
+      budgetPlan(dir, 2, 2, 1);
+      const result = await apply(dir);
+      expect(result.code, result.stdout + result.stderr).toBe(EXIT.failed);
+      const lines = journal(dir);
+      expect(resultsOf(lines)).toEqual({
+        bad1: 'failed',
+        bad2: 'failed',
+        good1: 'healthy',
+        later: 'healthy',
+      });
+      const tolerated = lines.filter((l) => l.event === 'service.warning' && l.cause === 'failure-tolerated');
+      expect(tolerated.map((l) => l.service).sort()).toEqual(['bad1', 'bad2']);
+      expect(result.stdout).toMatch(/warning\s+failure \d of the 2 stage one tolerates/);
+    },
+  );
 
-  it('one failure past the budget halts the run as a critical failure does (exit 3)', async () => {
+  it('one failure past the budget halts the run as a critical failure does (exit 3)', SLOW, async () => {
     const dir = workDir();
     budgetPlan(dir, 1, 2, 1);
     const result = await apply(dir);
@@ -200,21 +227,25 @@ describe('SPEC 11 stage max_failures', () => {
     expect(lines.find((l) => l.event === 'stage.finished' && l.stage === 'two')).toBeUndefined();
   });
 
-  it('"p%" allows floor(p% of the stage\'s services): 50% of 4 tolerates 2, 50% of 3 only 1', async () => {
-    const within = workDir();
-    budgetPlan(within, '50%', 2, 2);
-    expect((await apply(within)).code).toBe(EXIT.failed);
-    expect(resultsOf(journal(within)).later).toBe('healthy');
+  it(
+    '"p%" allows floor(p% of the stage\'s services): 50% of 4 tolerates 2, 50% of 3 only 1',
+    SLOW,
+    async () => {
+      const within = workDir();
+      budgetPlan(within, '50%', 2, 2);
+      expect((await apply(within)).code).toBe(EXIT.failed);
+      expect(resultsOf(journal(within)).later).toBe('healthy');
 
-    const past = workDir();
-    budgetPlan(past, '50%', 2, 1);
-    expect((await apply(past)).code).toBe(EXIT.failed);
-    expect(resultsOf(journal(past)).later).toBe('skipped');
-  });
+      const past = workDir();
+      budgetPlan(past, '50%', 2, 1);
+      expect((await apply(past)).code).toBe(EXIT.failed);
+      expect(resultsOf(journal(past)).later).toBe('skipped');
+    },
+  );
 });
 
 describe('SPEC 11 validation of conditions and budgets', () => {
-  it('reports each problem with its code, line and column', async () => {
+  it('reports each problem with its code, line and column', SLOW, async () => {
     const dir = workDir();
     writeFile(
       dir,
@@ -245,7 +276,10 @@ describe('SPEC 11 validation of conditions and budgets', () => {
         '',
       ].join('\n'),
     );
-    const result = await runCli(['validate', 'plan.yaml', '--format', 'json'], { cwd: dir });
+    const result = await runCli(['validate', 'plan.yaml', '--format', 'json'], {
+      cwd: dir,
+      timeoutMs: 90_000,
+    });
     expect(result.code).toBe(EXIT.invalid);
     const found = (
       JSON.parse(result.stdout) as { line: number; column: number; code: string; hint?: string }[]
@@ -278,22 +312,24 @@ describe('SPEC 11 plan preview and digest', () => {
       },
     });
   const preview = async (dir: string, format: string) => {
-    const result = await runCli(['plan', 'plan.yaml', '--format', format], { cwd: dir });
+    const result = await runCli(['plan', 'plan.yaml', '--format', format], { cwd: dir, timeoutMs: 90_000 });
     expect(result.code, result.stderr).toBe(EXIT.ok);
     return result.stdout;
   };
 
-  it('shows each condition and optional dependency, and the budget, in every format', async () => {
+  it('shows each condition and optional dependency, and the budget, in every format', SLOW, async () => {
     const dir = workDir();
     write(dir, { service: 'db', condition: 'started' }, '50%');
-    expect(await preview(dir, 'text')).toMatch(/api\s+after db \(started\), cache \(optional\)/);
-    expect(await preview(dir, 'text')).toContain('tolerates 1 failure (50% of its services)');
+    const text = await preview(dir, 'text');
+    expect(text).toMatch(/api\s+after db \(started\), cache \(optional\)/);
+    expect(text).toContain('tolerates 1 failure (50% of its services)');
     const markdown = await preview(dir, 'markdown');
     expect(markdown).toContain('`db` (started), `cache` (optional)');
     expect(markdown).toContain('tolerates 1 failure (50% of its services)');
     expect(await preview(dir, 'mermaid')).toMatch(/s2 -->\|started\| s3\n {2}s1 -\.-> s3/);
-    expect(await preview(dir, 'dot')).toContain('"cache" -> "api" [style=dashed];');
-    expect(await preview(dir, 'dot')).toContain('"db" -> "api" [label="started"];');
+    const dot = await preview(dir, 'dot');
+    expect(dot).toContain('"cache" -> "api" [style=dashed];');
+    expect(dot).toContain('"db" -> "api" [label="started"];');
     const json = JSON.parse(await preview(dir, 'json')) as {
       stages: {
         max_failures: unknown;
@@ -309,15 +345,19 @@ describe('SPEC 11 plan preview and digest', () => {
     expect(json.stages[1]!.max_failures).toEqual({ written: '50%', count: 1 });
   });
 
-  it('the digest is the same for a name and the object form with defaults, and changes with a condition', async () => {
-    const digest = async (dependency: unknown) => {
-      const dir = workDir();
-      write(dir, dependency);
-      return (JSON.parse(await preview(dir, 'json')) as { digest: string }).digest;
-    };
-    const name = await digest('db');
-    expect(await digest({ service: 'db' })).toBe(name);
-    expect(await digest({ service: 'db', condition: 'healthy', required: true })).toBe(name);
-    expect(await digest({ service: 'db', condition: 'started' })).not.toBe(name);
-  });
+  it(
+    'the digest is the same for a name and the object form with defaults, and changes with a condition',
+    SLOW,
+    async () => {
+      const digest = async (dependency: unknown) => {
+        const dir = workDir();
+        write(dir, dependency);
+        return (JSON.parse(await preview(dir, 'json')) as { digest: string }).digest;
+      };
+      const name = await digest('db');
+      expect(await digest({ service: 'db' })).toBe(name);
+      expect(await digest({ service: 'db', condition: 'healthy', required: true })).toBe(name);
+      expect(await digest({ service: 'db', condition: 'started' })).not.toBe(name);
+    },
+  );
 });
