@@ -13,20 +13,34 @@ export function planDigest(display: ResolvedPlan): string {
 
 /**
  * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
- * `verify:` on a service, no approval beyond `approval: true` on a stage, no `rto` anywhere), so that a plan written before them keeps
+ * `verify:` on a service, no approval beyond `approval: true` on a stage, no `rto` anywhere, no
+ * dependency condition beyond a name, no `max_failures`), so that a plan written before them keeps
  * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
  */
 function withoutUnused(plan: ResolvedPlan): unknown {
   const services: Record<string, unknown> = {};
   for (const [name, service] of Object.entries(plan.services)) {
-    const { verify, ...rest } = withoutNoRto(service);
-    services[name] = verify.length > 0 ? withoutNoRto(service) : rest;
+    const { verify, dependencies = [], ...rest } = withoutNoRto(service);
+    // Dependencies that are all plain names (healthy, required) say nothing `depends_on` does not.
+    const conditions = dependencies.some((dep) => dep.condition !== 'healthy' || !dep.required);
+    services[name] =
+      verify.length === 0 && !conditions
+        ? rest
+        : { ...rest, ...(verify.length > 0 ? { verify } : {}), ...(conditions ? { dependencies } : {}) };
   }
   const stages = plan.stages.map((stage) => {
-    const { approval_rule: rule, ...rest } = withoutNoRto(stage);
+    const { approval_rule: rule, max_failures: budget, ...rest } = withoutNoRto(stage);
     // `approval: true` is one unsigned approval from anyone: `approval` says it all.
     const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
-    return plain ? rest : withoutNoRto(stage);
+    // `max_failures: 0` is the default written out: no failure is tolerated either way.
+    const tolerates = budget !== undefined && budget !== null && budget.written !== 0;
+    return plain && !tolerates
+      ? rest
+      : {
+          ...rest,
+          ...(plain ? {} : { approval_rule: rule }),
+          ...(tolerates ? { max_failures: budget } : {}),
+        };
   });
   return { ...withoutNoRto(plan), services, stages };
 }

@@ -2,6 +2,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import type { Result } from '../util/result.js';
 import { err, ok } from '../util/result.js';
+import { failureBudget } from './budget.js';
 import { compareDiagnostics, type Diagnostic } from './diagnostic.js';
 import { planDigest } from './digest.js';
 import { topologicalOrder } from './graph.js';
@@ -310,6 +311,10 @@ function buildStages(raw: RawPlan, structure: Structure, rtos: PlanRtos): Resolv
       approval: stage.approval !== undefined && stage.approval !== false,
       approval_rule: approvalRule(stage.approval),
       concurrency: stage.concurrency ?? null,
+      max_failures:
+        stage.max_failures === undefined
+          ? null
+          : failureBudget(stage.max_failures, members.get(stage.name)?.length ?? 0),
       computed: false,
       services: order(stage.name),
       ...rtoOf(rtos.stages.get(stage.name)),
@@ -324,6 +329,7 @@ function buildStages(raw: RawPlan, structure: Structure, rtos: PlanRtos): Resolv
       approval: false,
       approval_rule: null,
       concurrency: null,
+      max_failures: null,
       computed: true,
       services: order(name),
     };

@@ -142,6 +142,12 @@ export interface ResolvedService {
   stage: string;
   description: string | null;
   depends_on: string[];
+  /**
+   * The same dependencies, in the same order, with their condition and whether they are required
+   * (SPEC section 11); a name written alone is `{ condition: healthy, required: true }`. The loader
+   * always sets it; a plan put together by hand may leave it out (see `dependencyOn`).
+   */
+  dependencies?: ResolvedDependency[];
   critical: boolean;
   skip_if_healthy: boolean;
   /** Deadline for the whole service: start plus becoming healthy. */
@@ -156,6 +162,34 @@ export interface ResolvedService {
   verify: ResolvedVerify[];
   /** SPEC section 10: first start attempt to healthy, at most; present only when the plan sets it. */
   rto_ms?: number;
+}
+
+/** A dependency of a service (SPEC section 11). */
+export interface ResolvedDependency {
+  service: string;
+  /** `healthy`: wait until it is healthy; `started`: until its start command has succeeded. */
+  condition: 'healthy' | 'started';
+  /** False: a failed or blocked dependency does not block the dependent (a warning instead). */
+  required: boolean;
+}
+
+/** How `service` depends on `dep`, one of its `depends_on`: as written, or a plain name's defaults. */
+export function dependencyOn(service: ResolvedService, dep: string): ResolvedDependency {
+  return (
+    service.dependencies?.find((d) => d.service === dep) ?? {
+      service: dep,
+      condition: 'healthy',
+      required: true,
+    }
+  );
+}
+
+/** A declared stage's `max_failures` (SPEC section 11): as written, and the count it allows. */
+export interface ResolvedFailureBudget {
+  /** As written: a count, or a share such as "25%". */
+  written: number | string;
+  /** Failures tolerated: the count, or floor(p% of the stage's services). */
+  count: number;
 }
 
 /** SPEC section 9: `approval: true` is one unsigned approval from anyone. */
@@ -192,6 +226,11 @@ export interface ResolvedStage {
   /** Who and how many must approve (SPEC section 9); null when `approval` is false. */
   approval_rule: ResolvedApproval | null;
   concurrency: number | null;
+  /**
+   * Failures of its critical services tolerated before one halts the run; null: none (SPEC
+   * section 11). The loader always sets it; a plan put together by hand may leave it out.
+   */
+  max_failures?: ResolvedFailureBudget | null;
   /** True for `wave-k` stages computed from the dependency graph. */
   computed: boolean;
   /** Services of the stage in a valid start order: dependencies first, ties by name. */

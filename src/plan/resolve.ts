@@ -9,6 +9,7 @@ import {
   BUILTIN,
   type ResolvedCheck,
   type ResolvedCommand,
+  type ResolvedDependency,
   type ResolvedHealth,
   type ResolvedHost,
   type ResolvedService,
@@ -20,6 +21,7 @@ import {
   CHECK_KINDS,
   type RawCheck,
   type RawCommand,
+  type RawDependency,
   type RawEnv,
   type RawHealthTiming,
   type RawService,
@@ -98,6 +100,7 @@ export function resolveService(
     stage,
     description: raw.description ?? null,
     depends_on: deps,
+    dependencies: resolveDependencies(raw.depends_on, deps),
     critical: raw.critical ?? true,
     skip_if_healthy: raw.skip_if_healthy ?? true,
     timeout_ms:
@@ -137,6 +140,28 @@ export function rtoAt(
   ctx: ResolveContext,
 ): number | undefined {
   return new Resolver(ctx).duration(path.slice(0, -1), String(path.at(-1)), value, 'positive');
+}
+
+/**
+ * The known dependencies (`deps`, as the structure check kept them) with their condition and
+ * whether they are required, from the items written (SPEC section 11).
+ */
+function resolveDependencies(
+  written: readonly RawDependency[] | undefined,
+  deps: readonly string[],
+): ResolvedDependency[] {
+  if (deps.length === 0) return [];
+  const byName = new Map<string, RawDependency>();
+  for (const item of written ?? []) {
+    // A plan with problems elsewhere is resolved leniently: an item may be of any shape.
+    const name = typeof item === 'string' ? item : (item as { service?: unknown } | null)?.service;
+    if (typeof name === 'string' && !byName.has(name)) byName.set(name, item);
+  }
+  return deps.map((service) => {
+    const item = byName.get(service);
+    const form = typeof item === 'object' && item !== null ? item : undefined;
+    return { service, condition: form?.condition ?? 'healthy', required: form?.required ?? true };
+  });
 }
 
 /** The plan's hosts, checked and resolved in the context's mode (see hosts.ts). */

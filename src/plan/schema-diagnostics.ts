@@ -131,7 +131,7 @@ function mapIssue(issue: Issue, prefix: readonly PathSegment[], data: unknown, s
         path,
         'invalid-value',
         `${label}${describeValue(value)} is not allowed; expected one of ${allowed.join(', ')}`,
-        guess ? `did you mean "${guess}"?` : undefined,
+        guess ? `did you mean "${guess}"?` : valueHint(path),
       );
       return;
     }
@@ -224,8 +224,16 @@ function reportBadName(sink: Sink, path: PathSegment[], value: unknown, target: 
   );
 }
 
+function valueHint(path: readonly PathSegment[]): string | undefined {
+  if (path.at(-1) === 'condition' && path.at(-3) === 'depends_on')
+    return '`healthy` waits until the dependency is healthy, `started` only until its start command has succeeded';
+  return undefined;
+}
+
 function formatHint(path: readonly PathSegment[]): string | undefined {
   if (path.at(-1) === 'status') return 'use a code (200), a list ([200, 204]) or a class ("2xx")';
+  if (path.at(-1) === 'max_failures')
+    return 'write a count of failures (2) or a share of the stage\'s services ("25%")';
   if (path.at(-1) === 'sha256') return 'a SHA-256 is 64 hex digits, as `sha256sum` prints it';
   return undefined;
 }

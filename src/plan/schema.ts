@@ -12,6 +12,8 @@ export type LeafKind = 'duration' | 'name' | 'env-name' | 'version';
 export const leafKinds = z.registry<{ kind: LeafKind }>();
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,62}$';
+/** A stage's `max_failures` as a share of its services: "25%", "12.5%". */
+export const PERCENT_PATTERN = '^\\d{1,3}(\\.\\d+)?%$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 export const Name = z.string().regex(new RegExp(NAME_PATTERN)).register(leafKinds, { kind: 'name' }).meta({
@@ -398,6 +400,14 @@ export const Stage = z.strictObject({
   }),
   concurrency: Count(1, 'At most this many services of the stage in flight at once.').optional(),
   rto: Rto('the longest from the stage starting (after its approval) to its last service settled healthy'),
+  max_failures: z
+    .union([z.int().min(0).max(1_000_000), z.string().regex(new RegExp(PERCENT_PATTERN))])
+    .optional()
+    .meta({
+      description:
+        'Failures of critical services of the stage tolerated before one halts the run: a count, or "p%" of the stage\'s services (rounded down). Default 0.',
+      default: 0,
+    }),
 });
 
 const SshOptionValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -422,6 +432,29 @@ export const Host = z.strictObject({
   }),
 });
 
+export const DEPENDENCY_CONDITIONS = ['healthy', 'started'] as const;
+export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
+
+/** SPEC section 11: a dependency with a condition, and whether the dependent may go without it. */
+export const DependencyObject = z.strictObject({
+  service: z.string().meta({ description: 'The service depended on.' }),
+  condition: z.enum(DEPENDENCY_CONDITIONS).optional().meta({
+    description:
+      '`healthy`: wait until it is healthy; `started`: go once its start command has succeeded. Default healthy.',
+    default: 'healthy',
+  }),
+  required: z.boolean().optional().meta({
+    description:
+      'Default true; false: if it fails or is blocked, start anyway and record a warning (`service.warning`).',
+    default: true,
+  }),
+});
+
+export const Dependency = z.union([z.string(), DependencyObject]).meta({
+  description:
+    'A service name (wait until it is healthy), or an object with `service`, `condition`, `required`.',
+});
+
 export const Service = z.strictObject({
   host: z
     .string()
@@ -432,10 +465,10 @@ export const Service = z.strictObject({
     .optional()
     .meta({ description: 'Required when stages are declared, forbidden otherwise.' }),
   description: z.string().optional().meta({ description: 'What the service is, for people.' }),
-  depends_on: z
-    .array(z.string())
-    .optional()
-    .meta({ description: 'Services that must be healthy before this one starts.' }),
+  depends_on: z.array(Dependency).optional().meta({
+    description:
+      'Services this one waits for: names (until healthy), or objects with a `condition` and `required`.',
+  }),
   critical: z
     .boolean()
     .optional()
@@ -498,6 +531,7 @@ export type RawHealth = z.infer<typeof Health>;
 export type RawHealthTiming = z.infer<typeof HealthTiming>;
 export type RawEnv = z.infer<typeof Env>;
 export type RawVerifyItem = z.infer<typeof VerifyItem>;
+export type RawDependency = z.infer<typeof Dependency>;
 
 export type SchemaDraft = '07' | '2020-12';
 

@@ -1,6 +1,8 @@
 import { closest } from '../util/closest.js';
 import { checkApprovals } from './approval.js';
+import { percentHundredths } from './budget.js';
 import { depths, findCycles } from './graph.js';
+import type { PathSegment } from './locate.js';
 import type { Sink } from './sink.js';
 
 /**
@@ -32,6 +34,7 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   const nameSet = new Set(names);
   const declared = declaredStages(plan.stages, sink);
   checkApprovals(plan.stages, sink);
+  checkBudgets(plan.stages, sink);
   const hostNames = isRecord(plan.hosts) ? Object.keys(plan.hosts) : [];
   const stageIndex = new Map(declared?.map((name, index) => [name, index]) ?? []);
   const deps = new Map<string, string[]>();
@@ -54,9 +57,9 @@ export function checkStructure(data: unknown, sink: Sink): Structure {
   const cycles = depth.size === deps.size ? [] : findCycles(deps);
   for (const cycle of cycles) {
     const [first, second] = cycle as [string, string];
-    const index = (services[first] as Data).depends_on as unknown[];
+    const written = (services[first] as Data).depends_on as unknown[];
     sink.report(
-      ['services', first, 'depends_on', index.indexOf(second)],
+      ['services', first, 'depends_on', indexOfDependency(written, second)],
       'dependency-cycle',
       `dependency cycle: ${cycle.join(' -> ')}`,
       'a service cannot wait for itself; remove one of these dependencies',
@@ -163,14 +166,19 @@ function checkDependencies(
   const list = service.depends_on;
   if (!Array.isArray(list)) return [];
   const known: string[] = [];
-  list.forEach((dep, index) => {
-    if (typeof dep !== 'string') return; // the schema reports the type
+  list.forEach((item, index) => {
+    const dep = dependencyName(item);
+    if (dep === undefined) return; // the schema reports the type, or the missing `service`
     // The common case first: a path for a diagnostic only when there is one to report.
     if (dep !== name && nameSet.has(dep) && !known.includes(dep)) {
       known.push(dep);
       return;
     }
-    const path = ['services', name, 'depends_on', index];
+    // The object form's problem is its `service`; a name written alone is the item itself.
+    const path: PathSegment[] =
+      typeof item === 'string'
+        ? ['services', name, 'depends_on', index]
+        : ['services', name, 'depends_on', index, 'service'];
     if (dep === name) {
       sink.report(
         path,
@@ -198,6 +206,36 @@ function checkDependencies(
   return known;
 }
 
+/** The service an item of `depends_on` names: the item itself, or its `service` (SPEC section 11). */
+function dependencyName(item: unknown): string | undefined {
+  if (typeof item === 'string') return item;
+  return isRecord(item) && typeof item.service === 'string' ? item.service : undefined;
+}
+
+/** Where in `depends_on` a dependency is written, in either form. */
+function indexOfDependency(written: readonly unknown[], dep: string): number {
+  return written.findIndex((item) => dependencyName(item) === dep);
+}
+
+/**
+ * A stage's `max_failures` as a share is at most 100%: the schema holds its form, and a count
+ * above the stage's services is allowed (it tolerates them all, as 100% does).
+ */
+function checkBudgets(stages: unknown, sink: Sink): void {
+  if (!Array.isArray(stages)) return;
+  stages.forEach((stage, index) => {
+    if (!isRecord(stage) || typeof stage.max_failures !== 'string') return;
+    const hundredths = percentHundredths(stage.max_failures);
+    if (hundredths === undefined || hundredths <= 10_000) return;
+    sink.report(
+      ['stages', index, 'max_failures'],
+      'invalid-value',
+      `stages[${index}].max_failures: ${JSON.stringify(stage.max_failures)} is more than all of the stage's services`,
+      'a share is at most "100%"; or write a count, such as 2',
+    );
+  });
+}
+
 function checkStageOrder(
   services: Data,
   deps: Map<string, string[]>,
@@ -213,7 +251,7 @@ function checkStageOrder(
       const depStage = stageOf.get(dep);
       if (depStage === undefined || stageIndex.get(depStage)! <= stageIndex.get(stage)!) continue;
       sink.report(
-        ['services', name, 'depends_on', written.indexOf(dep)],
+        ['services', name, 'depends_on', indexOfDependency(written, dep)],
         'stage-order',
         `service "${name}" (stage ${stage}) depends on "${dep}" of the later stage ${depStage}; stages run in order, so it would never start`,
         `move "${dep}" to stage ${stage} or earlier, or "${name}" to stage ${depStage} or later`,

@@ -202,6 +202,24 @@ export interface ServiceBlocked extends ServiceEventBase {
   by: string;
 }
 
+/**
+ * Something the run went on despite, said about a service (SPEC section 11): it starts although
+ * an optional dependency (`required: false`) failed or was blocked; a dependency it waited for
+ * only until `started` failed after it had gone; its failure was within its stage's
+ * `max_failures`, so the run goes on.
+ */
+export interface ServiceWarning extends ServiceEventBase {
+  type: 'service.warning';
+  cause:
+    | 'optional-dependency-failed'
+    | 'optional-dependency-blocked'
+    | 'started-dependency-failed'
+    | 'failure-tolerated';
+  /** The dependency the warning is about; null for `failure-tolerated`. */
+  dependency: string | null;
+  message: string;
+}
+
 export interface ServiceSkipped extends ServiceEventBase {
   type: 'service.skipped';
   why: SkipReason;
@@ -292,6 +310,7 @@ export type RunEvent =
   | ServiceFailed
   | ServiceVerified
   | ServiceBlocked
+  | ServiceWarning
   | ServiceSkipped
   | ServiceRolledBack
   | ServiceEscaped

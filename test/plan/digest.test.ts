@@ -203,3 +203,50 @@ describe('the digest of a plan that uses nothing added in v1.1', () => {
     expect(digestOf(text('{ approvers: 1, signed: true, allowed_signers: signers }'))).not.toBe(plain);
   });
 });
+
+describe('the digest and dependency conditions, failure budgets (SPEC 11)', () => {
+  const text = (dependency: string, stage = '') =>
+    [
+      'version: 1',
+      'name: dg',
+      'stages:',
+      '  - name: core',
+      '    approval: true',
+      '  - name: apps',
+      ...(stage ? [`    ${stage}`] : []),
+      'services:',
+      '  db:',
+      '    stage: core',
+      '    start: { run: "true" }',
+      '    health: [ { tcp: { port: 5432 } } ]',
+      '  api:',
+      '    stage: apps',
+      `    depends_on: [${dependency}]`,
+      '    start: { run: ./api, daemon: true, cwd: /srv }',
+    ].join('\n');
+  const digestOf = (plan: string) => {
+    const loaded = checkPlanText('plan.yaml', plan, {});
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+    return loaded.value.digest;
+  };
+  const V1_0 = 'sha256:20b123aa4f49350b251f69d45be960c274242762d9f7ae046cfe70957cc0994f';
+
+  it('a name and the object form with the defaults written out keep the v1.0 digest', () => {
+    expect(digestOf(text('db'))).toBe(V1_0);
+    expect(digestOf(text('{ service: db }'))).toBe(V1_0);
+    expect(digestOf(text('{ service: db, condition: healthy, required: true }'))).toBe(V1_0);
+    expect(digestOf(text('db', 'max_failures: 0'))).toBe(V1_0);
+  });
+
+  it('changes with a condition, an optional dependency or a failure budget', () => {
+    const seen = new Set([
+      V1_0,
+      digestOf(text('{ service: db, condition: started }')),
+      digestOf(text('{ service: db, required: false }')),
+      digestOf(text('{ service: db, condition: started, required: false }')),
+      digestOf(text('db', 'max_failures: 1')),
+      digestOf(text('db', 'max_failures: "50%"')),
+    ]);
+    expect(seen.size).toBe(6);
+  });
+});

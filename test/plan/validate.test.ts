@@ -486,3 +486,77 @@ describe('SPEC 6 hosts are validated like the rest', () => {
     expect(d.hint).toContain('a service with a `host`');
   });
 });
+
+describe('SPEC 11 depends_on conditions and max_failures: the graph and validation', () => {
+  it('a dependency of any condition puts the dependent in a later wave, in start order', () => {
+    const result = checkPlanText(
+      'plan.yaml',
+      `${HEAD}services:\n  db: {start: x}\n  cache: {start: x}\n  api: {start: y, depends_on: [{service: db, condition: started}, {service: cache, required: false}]}\n`,
+      {},
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.error));
+    const { plan } = result.value;
+    expect(plan.stages.map((s) => [s.name, s.services])).toEqual([
+      ['wave-1', ['cache', 'db']],
+      ['wave-2', ['api']],
+    ]);
+    expect(plan.services.api!.depends_on).toEqual(['db', 'cache']);
+    expect(plan.services.api!.dependencies).toEqual([
+      { service: 'db', condition: 'started', required: true },
+      { service: 'cache', condition: 'healthy', required: false },
+    ]);
+    expect(plan.services.db!.dependencies).toEqual([]);
+  });
+
+  it('dependency-cycle: a cycle through the object form is one, pointing at the item', () => {
+    const d = only(
+      `${HEAD}services:\n  a: {start: x, depends_on: [{service: b, condition: started}]}\n  b: {start: x, depends_on: [{service: a, required: false}]}\n`,
+      'dependency-cycle',
+    );
+    expect(d.message).toContain('a -> b -> a');
+    expect(at(d)).toBe('4:30');
+  });
+
+  it('stage-order and self-dependency hold for the object form', () => {
+    const order = only(
+      `${HEAD}stages:\n  - name: core\n  - name: apps\nservices:\n  db: {start: x, stage: apps}\n  api: {start: y, stage: core, depends_on: [{service: db, condition: started}]}\n`,
+      'stage-order',
+    );
+    expect(at(order)).toBe('8:45');
+    const self = only(
+      `${HEAD}services:\n  api:\n    start: y\n    depends_on: [{service: api}]\n`,
+      'self-dependency',
+    );
+    expect(at(self)).toBe('6:28');
+  });
+
+  it('a percentage budget is floor(p% of the stage services); a count is itself', () => {
+    const result = checkPlanText(
+      'plan.yaml',
+      `${HEAD}stages:\n  - {name: a, max_failures: "50%"}\n  - {name: b, max_failures: 3}\n  - {name: c, max_failures: "12.5%"}\n  - {name: d}\nservices:\n  a1: {start: x, stage: a}\n  a2: {start: x, stage: a}\n  a3: {start: x, stage: a}\n  b1: {start: x, stage: b}\n${Array.from({ length: 8 }, (_, i) => `  c${i}: {start: x, stage: c}\n`).join('')}  d1: {start: x, stage: d}\n`,
+      {},
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result.error));
+    expect(result.value.plan.stages.map((s) => s.max_failures)).toEqual([
+      { written: '50%', count: 1 },
+      { written: 3, count: 3 },
+      { written: '12.5%', count: 1 },
+      null,
+    ]);
+  });
+
+  it('max_failures: negative, over 100% and not a count nor a share are invalid-value', () => {
+    for (const [written, column] of [
+      ['-1', 29],
+      ['"101%"', 29],
+      ['half', 29],
+      ['"5 %"', 29],
+    ] as const) {
+      const d = only(
+        `${HEAD}stages:\n  - {name: a, max_failures: ${written}}\nservices:\n  x: {start: x, stage: a}\n`,
+        'invalid-value',
+      );
+      expect(at(d), written).toBe(`4:${column}`);
+    }
+  });
+});

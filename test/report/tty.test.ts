@@ -93,3 +93,41 @@ describe('SPEC 3 Output: the live view', () => {
     expect(rows.find((row) => row.includes(' cache '))).toMatch(/ 77ms$/);
   });
 });
+
+describe('SPEC 11 the live view says what the run went on despite', () => {
+  it('a service.warning is a line above the table', () => {
+    const terminal = fakeTerminal(100, 30);
+    const view = createTtyRenderer(terminal, colorsFor({ isTTY: true }, { NO_COLOR: '1' }), false);
+    const t0 = Date.now();
+    const emit = (event: RunEvent, ms: number) => view.listener({ ...event, time: t0 + ms } as Timed);
+    emit(
+      {
+        type: 'run.started',
+        run: 'r1',
+        plan: 'p',
+        file: 'p.yaml',
+        digest: 'sha256:0',
+        argv: [],
+        concurrency: 4,
+        stages: [{ name: 'core', approval: false, services: ['cache', 'api'] }],
+        not_selected: [],
+      },
+      0,
+    );
+    emit(
+      {
+        type: 'service.warning',
+        service: 'api',
+        stage: 'core',
+        cause: 'optional-dependency-failed',
+        dependency: 'cache',
+        message: 'starts although its optional dependency cache failed (required: false)',
+      },
+      5,
+    );
+    view.stop();
+    expect(stripVTControlCharacters(terminal.text())).toContain(
+      '! api: starts although its optional dependency cache failed (required: false)',
+    );
+  });
+});

@@ -482,6 +482,14 @@ const SAMPLES: { [T in JournalEventType]: Sample<T> } = {
     duration_ms: 0,
   },
   'service.blocked': { type: 'service.blocked', service: 'web', stage: 'app', by: 'api' },
+  'service.warning': {
+    type: 'service.warning',
+    service: 'web',
+    stage: 'app',
+    cause: 'optional-dependency-failed',
+    dependency: 'cache',
+    message: 'starts although its optional dependency cache failed (required: false)',
+  },
   'service.skipped': { type: 'service.skipped', service: 'web', stage: 'app', why: 'interrupted' },
   'service.rolled-back': {
     type: 'service.rolled-back',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/plan/model.js';
 import { runStages } from '../../src/run/engine/scheduler.js';
 import type { ServiceOutcome } from '../../src/run/engine/service-context.js';
-import { EventBus, type RunEvent } from '../../src/run/events.js';
+import { type AttemptRecord, EventBus, type RunEvent } from '../../src/run/events.js';
 import { serviceOf } from '../helpers/resolved.js';
 
 /**
@@ -241,5 +241,62 @@ describe('SPEC 4 scheduling', () => {
       'stage.started:wave-2',
       'stage.finished:wave-2',
     ]);
+  });
+});
+
+describe('SPEC 11 dependency conditions and failure budgets', () => {
+  it('`started`: the dependent is started as soon as the dependency reports its start succeeded', async () => {
+    const db = service('db', 's');
+    const api = serviceOf('api', 's', {
+      depends_on: ['db'],
+      dependencies: [{ service: 'db', condition: 'started', required: true }],
+    });
+    const bus = new EventBus();
+    const order: string[] = [];
+    const outcome = await runStages(planOf([{ name: 's', services: [db, api] }]), {
+      bus,
+      concurrency: 4,
+      signal: new AbortController().signal,
+      approve: async () => true,
+      restore: async (s): Promise<ServiceOutcome> => {
+        order.push(`${s.name} starts`);
+        const record: AttemptRecord = {
+          command: 'x',
+          argv: ['x'],
+          cwd: '/',
+          service_pid: 1,
+          startedAt: Date.now(),
+          durationMs: 1,
+          exitCode: null,
+          signal: null,
+          timedOut: false,
+          failure: null,
+          message: 'spawned',
+        };
+        bus.emit({ type: 'service.attempt', service: s.name, stage: s.stage, attempt: 1, ok: true, record });
+        await new Promise((resolve) => setTimeout(resolve, s.name === 'db' ? 200 : 10));
+        order.push(`${s.name} healthy`);
+        return { result: 'healthy', attempts: 1, durationMs: 1, pid: null };
+      },
+    });
+    expect(outcome.result).toBe('succeeded');
+    expect(order).toEqual(['db starts', 'api starts', 'api healthy', 'db healthy']);
+  });
+
+  it('max_failures: a failure within the budget lets later stages run; one past it halts', async () => {
+    const stages = (budget: number) => {
+      const plan = planOf([
+        { name: 'one', services: [service('a', 'one'), service('b', 'one')] },
+        { name: 'two', services: [service('c', 'two')] },
+      ]);
+      plan.stages[0]!.max_failures = { written: budget, count: budget };
+      return plan;
+    };
+    const within = await run(stages(1), { a: 'failed' });
+    expect(results(within)).toEqual({ a: 'failed', b: 'healthy', c: 'healthy' });
+    expect(within.outcome).toMatchObject({ result: 'failed', halted: false });
+    const past = await run(stages(1), { a: 'failed', b: 'failed' });
+    expect(results(past)).toEqual({ a: 'failed', b: 'failed', c: 'skipped' });
+    expect(past.outcome).toMatchObject({ result: 'failed', halted: true });
   });
 });

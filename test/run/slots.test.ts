@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../src/plan/model.js';
+import type {
+  ResolvedDependency,
+  ResolvedPlan,
+  ResolvedService,
+  ResolvedStage,
+} from '../../src/plan/model.js';
 import { barrierGroups, Slots } from '../../src/run/engine/slots.js';
 import { EventBus, type RunEvent } from '../../src/run/events.js';
 import { serviceOf } from '../helpers/resolved.js';
@@ -232,5 +237,114 @@ describe('SPEC 2 Stages: stage.started and stage.finished', () => {
     expect(said()).toEqual(['service.skipped:a']);
     expect([slot('a').state, slot('c').state]).toEqual(['done', 'done']);
     expect(slots.summaries().c).toMatchObject({ result: 'skipped' });
+  });
+});
+
+describe('SPEC 11 dependency conditions and failure budgets in the books', () => {
+  const withDeps = (name: string, stage: string, dependencies: ResolvedDependency[]) =>
+    serviceOf(name, stage, { depends_on: dependencies.map((d) => d.service), dependencies });
+  const on = (service: string, condition: 'healthy' | 'started', required = true): ResolvedDependency => ({
+    service,
+    condition,
+    required,
+  });
+
+  it('`started`: ready once the dependency started, before it is healthy; `healthy` still waits', () => {
+    const plan = planOf([
+      {
+        name: 's',
+        services: [
+          service('db', 's'),
+          withDeps('api', 's', [on('db', 'started')]),
+          withDeps('web', 's', [on('db', 'healthy')]),
+        ],
+      },
+    ]);
+    const { slots, slot } = books(plan);
+    slots.start(slot('db'));
+    expect(slots.ready(slot('api'))).toBe(false);
+    // Someone waits for exactly this: the scheduler looks again.
+    expect(slots.markStarted('db')).toBe(true);
+    expect(slots.markStarted('db')).toBe(false);
+    expect(slots.ready(slot('api'))).toBe(true);
+    expect(slots.ready(slot('web'))).toBe(false);
+  });
+
+  it('a `started` dependency that fails: a running dependent is told, not blocked; a pending one is blocked', () => {
+    const plan = planOf([
+      {
+        name: 's',
+        services: [
+          service('db', 's'),
+          withDeps('api', 's', [on('db', 'started')]),
+          withDeps('cron', 's', [on('db', 'started')]),
+          withDeps('web', 's', [on('api', 'healthy')]),
+        ],
+      },
+    ]);
+    const { slots, slot, events, said } = books(plan);
+    slots.markStarted('db');
+    slots.take(slot('api'));
+    slots.start(slot('api'));
+    slots.settle(slot('db'), failed);
+    expect(said()).toEqual(['service.warning:api', 'service.blocked:cron']);
+    expect(events[0]).toMatchObject({ cause: 'started-dependency-failed', dependency: 'db' });
+    expect(slot('api').state).toBe('running');
+    expect(slot('web').state).toBe('pending');
+  });
+
+  it('`required: false`: a failed or blocked dependency does not block; the dependent goes with a warning', () => {
+    const plan = planOf([
+      {
+        name: 's',
+        services: [
+          service('cache', 's'),
+          withDeps('feed', 's', [on('cache', 'healthy')]),
+          withDeps('api', 's', [on('cache', 'healthy', false), on('feed', 'healthy', false)]),
+          withDeps('strict', 's', [on('cache', 'healthy')]),
+        ],
+      },
+    ]);
+    const { slots, slot, events, said } = books(plan);
+    slots.settle(slot('cache'), failed);
+    expect(said().sort()).toEqual(['service.blocked:feed', 'service.blocked:strict']);
+    expect(slots.ready(slot('api'))).toBe(true);
+    slots.take(slot('api'));
+    expect(
+      events.slice(2).map((e) => (e.type === 'service.warning' ? [e.cause, e.dependency] : e.type)),
+    ).toEqual([
+      ['optional-dependency-failed', 'cache'],
+      ['optional-dependency-blocked', 'feed'],
+    ]);
+  });
+
+  it('max_failures: critical failures up to the budget do not halt, the next does; non-critical ones do not count', () => {
+    const plan = planOf([
+      {
+        name: 's',
+        services: [
+          service('a', 's'),
+          service('b', 's'),
+          service('c', 's'),
+          serviceOf('n', 's', { critical: false }),
+        ],
+      },
+    ]);
+    plan.stages[0]!.max_failures = { written: '50%', count: 2 };
+    const { slots, slot, events } = books(plan);
+    expect(slots.halts(slot('n'))).toBe(false);
+    expect(slots.halts(slot('a'))).toBe(false);
+    expect(slots.halts(slot('b'))).toBe(false);
+    expect(slots.halts(slot('c'))).toBe(true);
+    expect(events.map((e) => (e.type === 'service.warning' ? `${e.cause}:${e.service}` : e.type))).toEqual([
+      'failure-tolerated:a',
+      'failure-tolerated:b',
+    ]);
+  });
+
+  it('without max_failures a critical failure halts at once', () => {
+    const plan = planOf([{ name: 's', services: [service('a', 's')] }]);
+    const { slots, slot } = books(plan);
+    expect(slots.halts(slot('a'))).toBe(true);
   });
 });

@@ -1,14 +1,16 @@
 import { quote } from 'shlex';
 import { formatCommand } from '../../plan/command-text.js';
-import type {
-  ResolvedApproval,
-  ResolvedCheck,
-  ResolvedCommand,
-  ResolvedHealth,
-  ResolvedHost,
-  ResolvedPlan,
-  ResolvedService,
-  ResolvedVerify,
+import {
+  dependencyOn,
+  type ResolvedApproval,
+  type ResolvedCheck,
+  type ResolvedCommand,
+  type ResolvedFailureBudget,
+  type ResolvedHealth,
+  type ResolvedHost,
+  type ResolvedPlan,
+  type ResolvedService,
+  type ResolvedVerify,
 } from '../../plan/model.js';
 import type { LiveStatus } from '../../run/engine/live.js';
 import { formatDuration } from '../../util/duration.js';
@@ -170,4 +172,25 @@ export function approvalWords(rule: ResolvedApproval | null): string {
     parts.push(`${rule.approvers}${rule.from !== null ? ` of ${rule.from.join(', ')}` : ` approvers`}`);
   if (rule.signed) parts.push('signed');
   return `approval required${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/**
+ * What a service waits for, one item per dependency (SPEC section 11): a plain name waits until
+ * healthy, so only the other conditions are said: `db (started)`, `cache (optional)`.
+ */
+export function dependencyWords(service: ResolvedService): { service: string; traits: string }[] {
+  return service.depends_on.map((name) => {
+    const dep = dependencyOn(service, name);
+    const traits = [dep.condition === 'started' ? 'started' : '', dep.required ? '' : 'optional'].filter(
+      Boolean,
+    );
+    return { service: name, traits: traits.length > 0 ? ` (${traits.join(', ')})` : '' };
+  });
+}
+
+/** A stage's `max_failures`, in words: `tolerates 2 failures (50%)`; empty when it has none. */
+export function budgetWords(budget: ResolvedFailureBudget | null | undefined): string {
+  if (!budget || budget.written === 0) return '';
+  const count = `tolerates ${budget.count} failure${budget.count === 1 ? '' : 's'}`;
+  return typeof budget.written === 'string' ? `${count} (${budget.written} of its services)` : count;
 }

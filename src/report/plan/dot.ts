@@ -1,6 +1,9 @@
-import type { ResolvedPlan } from '../../plan/model.js';
+import { dependencyOn, type ResolvedPlan } from '../../plan/model.js';
 
-/** Graphviz DOT: one cluster per stage, an edge from each dependency to its dependent. */
+/**
+ * Graphviz DOT: one cluster per stage, an edge from each dependency to its dependent; a `started`
+ * condition labels its edge, an optional dependency's edge is dashed.
+ */
 export function renderPlanDot(plan: ResolvedPlan): string {
   const q = (text: string) => JSON.stringify(text);
   const lines = [`digraph ${q(plan.name)} {`, '  rankdir=LR;', '  node [shape=box];'];
@@ -12,8 +15,15 @@ export function renderPlanDot(plan: ResolvedPlan): string {
   });
   for (const stage of plan.stages) {
     for (const name of stage.services) {
-      for (const dep of plan.services[name]!.depends_on) {
-        if (dep in plan.services) lines.push(`  ${q(dep)} -> ${q(name)};`);
+      const service = plan.services[name]!;
+      for (const dep of service.depends_on) {
+        if (!(dep in plan.services)) continue;
+        const { condition, required } = dependencyOn(service, dep);
+        const attrs = [
+          ...(condition === 'started' ? ['label="started"'] : []),
+          ...(required ? [] : ['style=dashed']),
+        ];
+        lines.push(`  ${q(dep)} -> ${q(name)}${attrs.length > 0 ? ` [${attrs.join(', ')}]` : ''};`);
       }
     }
   }

@@ -21,6 +21,7 @@ export function renderPlanJson(view: PlanView): string {
         approval_rule: stage.approval_rule,
         description: stage.description,
         concurrency: stage.concurrency,
+        max_failures: stage.max_failures ?? null,
         computed: stage.computed,
         ...(stage.rto_ms !== undefined ? { rto_ms: stage.rto_ms } : {}),
         services: stage.services.map((name) =>

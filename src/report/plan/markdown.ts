@@ -2,8 +2,10 @@ import { quote } from 'shlex';
 import { formatDuration } from '../../util/duration.js';
 import {
   approvalWords,
+  budgetWords,
   commandTraits,
   countWords,
+  dependencyWords,
   describeCheck,
   describeHost,
   describeLive,
@@ -34,6 +36,7 @@ export function renderPlanMarkdown(view: PlanView): string {
       stage.approval ? approvalWords(stage.approval_rule) || 'approval required' : '',
       stage.concurrency !== null ? `at most ${stage.concurrency} at once` : '',
       stage.rto_ms !== undefined ? `RTO ${formatDuration(stage.rto_ms)}` : '',
+      budgetWords(stage.max_failures),
     ]
       .filter(Boolean)
       .join(', ');
@@ -72,7 +75,11 @@ export function renderPlanMarkdown(view: PlanView): string {
         ...(status ? [`**${escapeText(describeLive(status))}**`] : []),
       ].join('<br>');
       out.push(
-        `| ${position} | ${title} | ${service.depends_on.map(code).join(', ') || '-'} | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
+        `| ${position} | ${title} | ${
+          dependencyWords(service)
+            .map((dep) => `${code(dep.service)}${escapeText(dep.traits)}`)
+            .join(', ') || '-'
+        } | ${start}${stop} | ${health} | ${escapeText(describeService(service))} |`,
       );
     }
     out.push('');

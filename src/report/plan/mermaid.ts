@@ -1,8 +1,9 @@
-import type { ResolvedPlan } from '../../plan/model.js';
+import { dependencyOn, type ResolvedPlan } from '../../plan/model.js';
 
 /**
  * A Mermaid flowchart of the plan: one subgraph per stage, an arrow from each dependency to its
  * dependent (the order things start). Nodes get positional ids, so no name can break the syntax.
+ * A `started` condition labels its arrow; an optional dependency's arrow is dotted.
  */
 export function renderPlanMermaid(plan: ResolvedPlan): string {
   const ids = new Map<string, string>();
@@ -19,9 +20,14 @@ export function renderPlanMermaid(plan: ResolvedPlan): string {
   });
   for (const stage of plan.stages) {
     for (const name of stage.services) {
-      for (const dep of plan.services[name]!.depends_on) {
+      const service = plan.services[name]!;
+      for (const dep of service.depends_on) {
         const from = ids.get(dep);
-        if (from) lines.push(`  ${from} --> ${ids.get(name)}`);
+        if (!from) continue;
+        const { condition, required } = dependencyOn(service, dep);
+        const arrow = required ? '-->' : '-.->';
+        const label = condition === 'started' ? '|started|' : '';
+        lines.push(`  ${from} ${arrow}${label} ${ids.get(name)}`);
       }
     }
   }

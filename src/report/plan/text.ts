@@ -2,8 +2,10 @@ import { formatDuration } from '../../util/duration.js';
 import type { Colors } from '../style.js';
 import {
   approvalWords,
+  budgetWords,
   commandTraits,
   countWords,
+  dependencyWords,
   describeCheck,
   describeHost,
   describeLive,
@@ -33,6 +35,8 @@ export function renderPlanText(view: PlanView, c: Colors): string {
     if (stage.approval) traits.push(c.yellow(approvalWords(stage.approval_rule) || 'approval required'));
     if (stage.concurrency !== null) traits.push(`at most ${stage.concurrency} at once`);
     if (stage.rto_ms !== undefined) traits.push(`RTO ${formatDuration(stage.rto_ms)}`);
+    const budget = budgetWords(stage.max_failures);
+    if (budget) traits.push(budget);
     out.push('');
     out.push(
       `${c.bold(`Stage ${index + 1}/${plan.stages.length}: ${stage.name}`)}${stage.description ? ` - ${stage.description}` : ''}${traits.length > 0 ? `  [${traits.join(', ')}]` : ''}`,
@@ -40,7 +44,8 @@ export function renderPlanText(view: PlanView, c: Colors): string {
     for (const name of stage.services) {
       const service = plan.services[name]!;
       position += 1;
-      const after = service.depends_on.length > 0 ? c.dim(`  after ${service.depends_on.join(', ')}`) : '';
+      const deps = dependencyWords(service).map((dep) => `${dep.service}${dep.traits}`);
+      const after = deps.length > 0 ? c.dim(`  after ${deps.join(', ')}`) : '';
       const status = view.live?.[name];
       const live = status ? `  ${(status.healthy ? c.green : c.yellow)(`[${describeLive(status)}]`)}` : '';
       out.push(

@@ -43,6 +43,12 @@ export function renderReportMarkdown(
       `| \`${name}\` | \`${s.stage}\` | ${resultWord(s)} | ${s.attempts} | ${formatElapsed(s.duration_ms)} | ${markdownCode(s.reason ?? '')} |`,
     );
   }
+  const warnings = run.warnings ?? [];
+  if (warnings.length > 0) {
+    out.push('', '## Warnings', '');
+    for (const warning of warnings)
+      out.push(`- ${clock(warning.time)} \`${warning.service}\`: ${markdownCode(warning.message)}`);
+  }
   out.push('', '## Timeline', '', '```mermaid', renderGantt(run, rto), '```', '');
   const failed = Object.entries(run.services).filter(
     ([name, s]) => s.result === 'failed' && tails.get(name)?.length,

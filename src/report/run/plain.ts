@@ -117,6 +117,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
       case 'service.blocked':
         line(event.time, `${who(event.service)}  ${c.yellow('blocked')}  by ${event.by}, not started`);
         return;
+      case 'service.warning':
+        line(event.time, `${who(event.service)}  ${c.yellow('warning')}  ${event.message}`);
+        return;
       case 'service.skipped':
         if (event.why !== 'not-selected')
           line(event.time, `${who(event.service)}  ${c.yellow('skipped')}  (${event.why})`);

@@ -222,6 +222,9 @@ export function createTtyRenderer(
           `${c.yellow('!')} ${event.service}: ${escapedWords(event.processes)}${event.stopped ? ', stopped' : ''}`,
         );
         break;
+      case 'service.warning':
+        above(`${c.yellow('!')} ${event.service}: ${event.message}`);
+        break;
       case 'service.in-flight':
         above(`${c.yellow('!')} ${event.service}: ${inFlightWords(event)}`);
         break;

@@ -35,18 +35,28 @@ interface Run {
   halted: boolean;
   /** The stage the run stopped before, for its approval. */
   awaiting: string | undefined;
+  /** Looks again for services to start, in the group that runs now. */
+  wake: (() => void) | undefined;
 }
 
 /**
  * Runs the declared stages strictly in order (SPEC section 4, steps 3, 4 and 7). Inside a stage a service
- * is queued the moment all its dependencies are healthy, in start order, and starts within the
- * stage's and the global concurrency caps. A failure blocks everything that depends on the failed
- * service; a critical failure halts the run: nothing new starts anywhere, what is in flight
- * finishes, later stages are skipped.
+ * is queued the moment all its dependencies meet their condition (healthy, or for `started` its
+ * start command succeeded; an optional one may also have failed), in start order, and starts within
+ * the stage's and the global concurrency caps. A failure blocks everything that requires the failed
+ * service; a critical failure beyond its stage's `max_failures` halts the run: nothing new starts
+ * anywhere, what is in flight finishes, later stages are skipped.
  */
 export async function runStages(plan: ResolvedPlan, options: SchedulerOptions): Promise<SchedulerOutcome> {
   const slots = new Slots(plan, options.bus, { concurrency: options.concurrency, hosts: options.hostCaps });
-  const run: Run = { options, slots, halted: false, awaiting: undefined };
+  const run: Run = { options, slots, halted: false, awaiting: undefined, wake: undefined };
+  // A `condition: started` dependent goes once its dependency's start command succeeded, while
+  // that dependency is still being checked (SPEC section 11). The attempt's event says so; the
+  // look comes after the event has reached every subscriber, the journal first among them.
+  options.bus.subscribe((event) => {
+    if (event.type === 'service.attempt' && event.ok && slots.markStarted(event.service))
+      queueMicrotask(() => run.wake?.());
+  });
   for (const group of barrierGroups(plan.stages)) {
     const pending = slots.members(group).filter((slot) => slot.state === 'pending');
     if (stopped(run) !== undefined || run.awaiting !== undefined) passOver(run, pending);
@@ -121,13 +131,16 @@ function runGroup(run: Run, group: readonly ResolvedStage[]): Promise<void> {
       closeStages();
       if (members.every((slot) => slot.state === 'done')) {
         options.signal.removeEventListener('abort', dispatch);
+        run.wake = undefined;
         resolveGroup();
       }
     };
     const work = async (slot: Slot) => {
       // Conditions may have changed while it waited for a free slot.
       const stop = stopped(run);
-      if (stop !== undefined) {
+      if (slot.state === 'done') {
+        // Blocked while queued: a dependency it waited for only until `started` has failed since.
+      } else if (stop !== undefined) {
         slots.skip(slot, stop);
       } else {
         slots.start(slot);
@@ -135,13 +148,14 @@ function runGroup(run: Run, group: readonly ResolvedStage[]): Promise<void> {
         if (outcome.result === 'interrupted') slots.skip(slot, 'interrupted');
         else {
           slots.settle(slot, outcome);
-          if (outcome.result === 'failed' && slot.service.critical) run.halted = true;
+          if (outcome.result === 'failed' && slots.halts(slot)) run.halted = true;
         }
       }
       slots.release(slot);
       dispatch();
     };
     options.signal.addEventListener('abort', dispatch, { once: true });
+    run.wake = dispatch;
     dispatch();
   });
 }

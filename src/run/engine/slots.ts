@@ -1,5 +1,10 @@
-import type { ResolvedPlan, ResolvedService, ResolvedStage } from '../../plan/model.js';
-import type { EventBus, ServiceResult, ServiceSummary, SkipReason } from '../events.js';
+import {
+  dependencyOn,
+  type ResolvedPlan,
+  type ResolvedService,
+  type ResolvedStage,
+} from '../../plan/model.js';
+import type { EventBus, ServiceResult, ServiceSummary, ServiceWarning, SkipReason } from '../events.js';
 import type { ServiceOutcome } from './service-context.js';
 
 /** Where a service stands in the run: waiting, queued for a free slot, running, or settled. */
@@ -47,6 +52,10 @@ export class Slots {
   // Services of each capped host queued or running. A service whose host is full is not queued
   // at all, so it never holds a stage slot that another host's service could use.
   readonly #hostBusy = new Map<string, number>();
+  /** Services whose start command has succeeded in this run (a `started` condition waits for that). */
+  readonly #started = new Set<string>();
+  /** Failures of critical services so far, by stage, against its `max_failures`. */
+  readonly #failures = new Map<string, number>();
   readonly #opened = new Set<string>();
   readonly #closed = new Set<string>();
   /** Services this run brought up, in the order they became healthy. */
@@ -94,15 +103,70 @@ export class Slots {
     return Math.min(cap, this.#concurrency);
   }
 
-  /** Whether a pending service may be queued: its dependencies are up and its host has room. */
+  /**
+   * Whether a pending service may be queued: each dependency meets its condition (or, optional,
+   * has failed or is blocked) and its host has room.
+   */
   ready(slot: Slot): boolean {
-    return slot.service.depends_on.every((name) => this.#isUp(name)) && !this.#hostFull(slot.service);
+    return (
+      slot.service.depends_on.every((name) => this.#satisfied(slot.service, name)) &&
+      !this.#hostFull(slot.service)
+    );
   }
 
-  /** Queued for a free slot: it counts against its host's cap until released. */
+  /**
+   * Queued for a free slot: it counts against its host's cap until released. An optional
+   * dependency that failed or is blocked is said now (`service.warning`), as the service goes anyway.
+   */
   take(slot: Slot): void {
     slot.state = 'queued';
     this.#hostCount(slot.service, 1);
+    for (const dep of slot.service.dependencies ?? []) {
+      const result = dep.required ? undefined : this.#slots.get(dep.service)?.result;
+      if (result !== 'failed' && result !== 'blocked') continue;
+      this.#warn(
+        slot,
+        result === 'failed' ? 'optional-dependency-failed' : 'optional-dependency-blocked',
+        dep.service,
+        `starts although its optional dependency ${dep.service} ${result === 'failed' ? 'failed' : 'is blocked'} (required: false)`,
+      );
+    }
+  }
+
+  /**
+   * A service's start command succeeded (a daemon spawned, a one-shot exited 0). Whether a
+   * pending service waits for just that (`condition: started`), so that it is worth looking again.
+   */
+  markStarted(name: string): boolean {
+    if (this.#started.has(name) || !this.#slots.has(name)) return false;
+    this.#started.add(name);
+    return (this.#dependents.get(name) ?? []).some((dependent) => {
+      const slot = this.#slots.get(dependent)!;
+      return slot.state === 'pending' && dependencyOn(slot.service, name).condition === 'started';
+    });
+  }
+
+  /**
+   * Whether a failure halts the run (SPEC sections 4 and 11): a critical service's does, unless
+   * its stage's `max_failures` still tolerates it, as a non-critical one is (its dependents are
+   * blocked all the same). A non-critical failure never halts and does not count against the
+   * budget: `critical: false` already says the run goes on without it.
+   */
+  halts(slot: Slot): boolean {
+    const { service } = slot;
+    if (!service.critical) return false;
+    const stage = this.#plan.stages[this.#stageIndex.get(service.stage)!];
+    const budget = stage?.max_failures;
+    const used = (this.#failures.get(service.stage) ?? 0) + 1;
+    this.#failures.set(service.stage, used);
+    if (!budget || used > budget.count) return true;
+    this.#warn(
+      slot,
+      'failure-tolerated',
+      null,
+      `failure ${used} of the ${budget.count} stage ${service.stage} tolerates (max_failures: ${budget.written}); the run goes on`,
+    );
+    return false;
   }
 
   /** Its turn came: it runs. */
@@ -121,6 +185,7 @@ export class Slots {
     if (outcome.result === 'healthy') this.healthyOrder.push(slot.service.name);
     if (outcome.result === 'failed') {
       slot.reason = outcome.message;
+      this.#startedAndFailed(slot.service.name);
       this.#block(slot.service.name);
     }
   }
@@ -188,25 +253,58 @@ export class Slots {
     slot.durationMs = durationMs;
   }
 
+  /**
+   * A failed or blocked service blocks what requires it, and so on down. A dependent that holds
+   * it optional (`required: false`) is not blocked: it goes with a warning in its turn. One that
+   * waited only until it `started` and is running is not stopped (SPEC section 11); one still
+   * queued for a free slot has not started, and is blocked.
+   */
   #block(failed: string): void {
-    const todo = [...(this.#dependents.get(failed) ?? [])];
-    for (let name = todo.pop(); name !== undefined; name = todo.pop()) {
+    const todo = (this.#dependents.get(failed) ?? []).map((name) => ({ name, of: failed }));
+    for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+      const { name } = next;
       const slot = this.#slots.get(name)!;
       if (slot.state === 'done' || slot.state === 'running') continue;
+      if (!dependencyOn(slot.service, next.of).required) continue;
       // A computed wave overlaps the others: it opens with the first of its services to settle.
       // A later declared stage opens in its turn, its blocked services already settled.
       if (this.#plan.stages[this.#stageIndex.get(slot.service.stage)!]?.computed)
         this.openStage(slot.service.stage);
       this.#bus.emit({ type: 'service.blocked', service: name, stage: slot.service.stage, by: failed });
       this.#finish(slot, 'blocked');
-      todo.push(...(this.#dependents.get(name) ?? []));
+      for (const dependent of this.#dependents.get(name) ?? []) todo.push({ name: dependent, of: name });
     }
   }
 
-  #isUp(name: string): boolean {
+  /** Services that went once `failed` had started, and are running or done: each is told, not stopped. */
+  #startedAndFailed(failed: string): void {
+    for (const name of this.#dependents.get(failed) ?? []) {
+      const slot = this.#slots.get(name)!;
+      const went = slot.state === 'running' || slot.result === 'healthy' || slot.result === 'failed';
+      if (!went) continue;
+      if (dependencyOn(slot.service, failed).condition !== 'started') continue;
+      this.#warn(
+        slot,
+        'started-dependency-failed',
+        failed,
+        `${failed}, which it waited for only until it started, failed after it had gone; it is not stopped`,
+      );
+    }
+  }
+
+  #warn(slot: Slot, cause: ServiceWarning['cause'], dependency: string | null, message: string): void {
+    const { name, stage } = slot.service;
+    this.#bus.emit({ type: 'service.warning', service: name, stage, cause, dependency, message });
+  }
+
+  /** Whether `name` is as far as `service` needs it before it starts (SPEC section 11). */
+  #satisfied(service: ResolvedService, name: string): boolean {
     const result = this.#slots.get(name)?.result;
     // A dependency outside this run (left out by --only) cannot be: selection includes dependencies.
-    return result === 'healthy' || result === 'already-healthy';
+    if (result === 'healthy' || result === 'already-healthy') return true;
+    const dep = dependencyOn(service, name);
+    if (result === 'failed' || result === 'blocked') return !dep.required;
+    return dep.condition === 'started' && result === undefined && this.#started.has(name);
   }
 
   #hostFull(service: ResolvedService): boolean {

@@ -51,6 +51,7 @@ const JOURNAL_EVENTS = {
   'service.failed': true,
   'service.verified': true,
   'service.blocked': true,
+  'service.warning': true,
   'service.skipped': true,
   'service.rolled-back': true,
   'service.escaped': true,

@@ -18,6 +18,18 @@ export interface RunSnapshot {
   services: Record<string, ServiceState>;
   /** Services in the order they became healthy in this run (rollback stops them in reverse). */
   healthy_order: string[];
+  /**
+   * What the run went on despite (`service.warning`, SPEC section 11), in the order said. Replay
+   * always sets it; a snapshot put together by hand may leave it out.
+   */
+  warnings?: {
+    service: string;
+    stage: string;
+    cause: string;
+    dependency: string | null;
+    message: string;
+    time: string;
+  }[];
   /** Complete journal lines. */
   lines: number;
   /** The run's wall time so far (src/run/times.ts), as `run.finished` and the summary count it. */
@@ -164,6 +176,7 @@ function started(first: EntryOf<'run.started'>, lines: number): RunSnapshot {
     approvals: [],
     services: {},
     healthy_order: [],
+    warnings: [],
     lines,
     duration_ms: 0,
     updated_at: first.time,
@@ -257,6 +270,19 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     case 'service.escaped':
     case 'service.in-flight':
     case 'service.verified':
+      return;
+    // A warning (SPEC section 11) changes no service's state: what became of it follows. The
+    // report lists it.
+    case 'service.warning':
+      snapshot.warnings ??= [];
+      snapshot.warnings.push({
+        service: entry.service,
+        stage: entry.stage,
+        cause: entry.cause,
+        dependency: entry.dependency,
+        message: entry.message,
+        time: entry.time,
+      });
       return;
     default:
       unreachable(entry);
