@@ -12,7 +12,7 @@ export function planDigest(display: ResolvedPlan): string {
 }
 
 /**
- * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
+ * The plan as digested (never its `notify:` sinks): keys added in v1.1 are left out where the plan does not use them (no
  * `verify:` on a service, no approval beyond `approval: true` on a stage), so that a plan written before them keeps
  * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
  */
@@ -28,7 +28,10 @@ function withoutUnused(plan: ResolvedPlan): unknown {
     const plain = rule === null || (rule.approvers === 1 && rule.from === null && !rule.signed);
     return plain ? rest : stage;
   });
-  return { ...plan, services, stages };
+  // Where notifications go is not what is restored: a sink added or a webhook rotated during an
+  // incident keeps the reviewed digest, and `--resume` goes on (docs/notifications.md).
+  const { notify: _notify, ...restored } = plan;
+  return { ...restored, services, stages };
 }
 
 /**

@@ -9,10 +9,12 @@ import type { PartialHost } from './hosts.js';
 import type {
   ResolvedApproval,
   ResolvedHost,
+  ResolvedNotifySink,
   ResolvedPlan,
   ResolvedService,
   ResolvedStage,
 } from './model.js';
+import { displayNotify, resolveNotify } from './notify.js';
 import { parseYaml, parseYamlFast, parseYamlLeniently } from './parse.js';
 import { type RawDefaults, type ResolveContext, resolveHostsIn, resolveService } from './resolve.js';
 import {
@@ -20,9 +22,11 @@ import {
   Defaults,
   HealthTiming,
   Host,
+  NotifySink,
   type RawCheck,
   type RawHealth,
   type RawHealthTiming,
+  type RawNotifySink,
   type RawPlan,
   Service,
   type Stage,
@@ -158,6 +162,10 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
       (raw.host !== undefined ? hosts[raw.host] : undefined) ?? null,
     );
   }
+  const { sinks: notify, secrets: notifySecrets } = resolveNotify(
+    typed ? (typed.notify ?? []) : lenientNotify(data),
+    real,
+  );
   if (sink.count > 0 || !typed) return undefined;
 
   // The plan, its display form and digest are put together on first use: `validate` needs none of
@@ -167,12 +175,13 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
   let plan: ResolvedPlan | undefined;
   const runPlan = (): ResolvedPlan => {
     stages ??= buildStages(typed, structure);
-    plan ??= assemble(typed, stages, hosts, resolved);
+    plan ??= assemble(typed, stages, hosts, resolved, notify);
     return plan;
   };
   let display: { plan: ResolvedPlan; digest: string } | undefined;
   const shown = () => {
-    if (!display && secrets.size === 0) display = { plan: runPlan(), digest: planDigest(runPlan()) };
+    if (!display && secrets.size === 0 && notify.length === 0)
+      display = { plan: runPlan(), digest: planDigest(runPlan()) };
     if (!display) {
       const context: ResolveContext = { ...real, mode: 'display', report: () => {} };
       const shownHosts = resolveHostsIn(typed.hosts ?? {}, context);
@@ -188,7 +197,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
         );
       }
       stages ??= buildStages(typed, structure);
-      const plan = assemble(typed, stages, shownHosts, services);
+      const plan = assemble(typed, stages, shownHosts, services, displayNotify(notify));
       display = { plan, digest: planDigest(plan) };
     }
     return display;
@@ -205,7 +214,8 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     get digest() {
       return shown().digest;
     },
-    secretValues: secretValuesOf(data, env),
+    // A sink's URL and headers are credentials, hidden like the plan's secrets (SPEC section 12).
+    secretValues: [...secretValuesOf(data, env), ...notifySecrets],
   };
 }
 
@@ -221,6 +231,7 @@ function assemble(
   stages: ResolvedStage[],
   hosts: Record<string, ResolvedHost>,
   services: Record<string, ResolvedService>,
+  notify: ResolvedNotifySink[],
 ): ResolvedPlan {
   return {
     version: 1,
@@ -230,6 +241,7 @@ function assemble(
     stages,
     hosts,
     services,
+    notify,
   };
 }
 
@@ -288,6 +300,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 function lenientServices(data: unknown): RawPlan['services'] {
   return lenientEntries(isRecord(data) ? data.services : undefined, Service) as RawPlan['services'];
+}
+
+/** The sinks of an invalid plan that pass the schema alone, each at its index. */
+function lenientNotify(data: unknown): (RawNotifySink | undefined)[] {
+  return lenientList(NotifySink, isRecord(data) ? data.notify : undefined) ?? [];
 }
 
 function lenientHosts(data: unknown): Record<string, PartialHost> {

@@ -6,6 +6,7 @@ import type {
   ResolvedCommand,
   ResolvedHealth,
   ResolvedHost,
+  ResolvedNotifySink,
   ResolvedPlan,
   ResolvedService,
   ResolvedVerify,
@@ -142,4 +143,15 @@ export function approvalWords(rule: ResolvedApproval | null): string {
     parts.push(`${rule.approvers}${rule.from !== null ? ` of ${rule.from.join(', ')}` : ` approvers`}`);
   if (rule.signed) parts.push('signed');
   return `approval required${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
+}
+
+/**
+ * A notification sink in one line (SPEC section 12), as the display form holds it: the URL's
+ * origin only, header names without their values. Not in the digest: where messages go is not
+ * what is restored.
+ */
+export function describeSink(sink: ResolvedNotifySink): string {
+  if (sink.url === '') return `${sink.kind} off (its URL is empty: a \${NAME:-} that is unset)`;
+  const headers = Object.keys(sink.headers);
+  return `${sink.kind} ${sink.url}; ${sink.events.join(', ')}${headers.length > 0 ? `; headers ${headers.join(', ')}` : ''}`;
 }

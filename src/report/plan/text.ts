@@ -7,6 +7,7 @@ import {
   describeHost,
   describeLive,
   describeService,
+  describeSink,
   describeTiming,
   describeVerify,
   envWords,
@@ -70,5 +71,9 @@ export function renderPlanText(view: PlanView, c: Colors): string {
       field('limits', c.dim(describeService(service)));
     }
   });
+  if ((plan.notify ?? []).length > 0) {
+    out.push('', c.bold('Notify (not in the digest)'));
+    for (const sink of plan.notify ?? []) out.push(`  ${describeSink(sink)}`);
+  }
   return `${out.join('\n')}\n`;
 }
