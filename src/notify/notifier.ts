@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedNotifySink, ResolvedPlan } from '../plan/model.js';
 import { originOf } from '../plan/notify.js';
@@ -57,7 +55,6 @@ interface Message {
  * journal and the run log record as a warning, and that is all it is.
  */
 export async function startNotifier(options: NotifierOptions): Promise<Notifier> {
-  await warmUp();
   const { plan, bus } = options;
   const policy = options.policy ?? DELIVERY;
   const redactor = new Redactor(options.secrets);
@@ -147,29 +144,6 @@ export async function startNotifier(options: NotifierOptions): Promise<Notifier>
   };
 }
 
-/**
- * Node loads its fetch (undici) on the first call, and compiles its HTTP parser (WebAssembly) on
- * the first connection: together half a second of blocked thread on a busy machine, which in the
- * middle of a stage delayed the next service's start as much. Paid here instead, before the run
- * starts, with one request to a server of our own on the loopback interface.
- */
-async function warmUp(): Promise<void> {
-  const server = createServer((_request, response) => response.end());
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as AddressInfo;
-    await (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).arrayBuffer();
-  } catch {
-    // Nothing warmed: the first delivery pays for it.
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-}
-
 function dropped(): string {
   return `dropped: more than ${MAX_PENDING} messages were waiting for this sink`;
 }
@@ -202,7 +176,7 @@ class SinkQueue {
 
   async #drain(): Promise<void> {
     // Sending starts on a later turn of the event loop: the step that emitted the event (the
-    // next service starting) goes on first, not after a fetch has been set up.
+    // next service starting) goes on first, not after a request has been set up.
     await new Promise((resolve) => setImmediate(resolve));
     for (let message = this.#pending.shift(); message; message = this.#pending.shift()) {
       await this.send(this, message);

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { hasStackTrace, runCli, spawnCli, whenOutput } from '../helpers/cli.js';
+import { hasStackTrace, ROOT, runCli, spawnCli, whenOutput } from '../helpers/cli.js';
 import { freePorts } from '../helpers/ports.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
 
@@ -476,5 +477,39 @@ describe('SPEC 12 restore notify test', () => {
     expect(JSON.parse(passed.stdout)).toEqual([
       expect.objectContaining({ sink: 0, kind: 'webhook', state: 'delivered', status: 200, tries: 1 }),
     ]);
+  });
+});
+
+describe('SPEC 12 the demo sends its progress to a local receiver', () => {
+  it('DEMO_NOTIFY_URL points the demo plan at scripts/demo-receiver.mjs, which prints each message', async () => {
+    const [port] = await freePorts(1);
+    const receiverProcess = spawn(
+      process.execPath,
+      [join(ROOT, 'scripts', 'demo-receiver.mjs'), String(port)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      let printed = '';
+      receiverProcess.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        printed += chunk;
+      });
+      await whenOutput(receiverProcess, 'listening');
+      // Stage "data" needs an approval: off a terminal the run stops there (exit 4), nothing started.
+      const result = await runCli(['apply', 'plans/demo.yaml'], {
+        env: { DEMO_NOTIFY_URL: `http://127.0.0.1:${port}/`, RESTORE_STATE_DIR: tempDir() },
+        timeoutMs: 60_000,
+      });
+      expect(result.code, result.stderr).toBe(EXIT.awaitingApproval);
+      await expect.poll(() => printed, { timeout: 10_000 }).toContain('run.finished');
+      expect(printed).toContain('run.started: demo: restoration started, 4 services in 2 stages');
+      expect(printed).toContain('run.awaiting-approval: demo: stopped before stage data (2 services)');
+      expect(printed).toContain(
+        'next: anyone may approve: restore apply plans/demo.yaml --resume --approve data',
+      );
+    } finally {
+      receiverProcess.kill('SIGTERM');
+    }
   });
 });
