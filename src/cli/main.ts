@@ -301,6 +301,21 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       const { runEvidenceVerify } = await import('./commands/evidence.js');
       setExit(await runEvidenceVerify(file, io));
     });
+  const notify = program.command('notify').description('notification sinks of a plan (notify:)');
+  notify
+    .command('test')
+    .description('send one test message to every notification sink of a plan and say how each went')
+    .argument('<plan>', 'plan file (YAML)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      '\nExit status: 0 every sink that is on got its message, 1 invalid plan, 2 usage error,\n' +
+        '3 a sink did not get its message (after 3 tries within 30 s).',
+    )
+    .action(async (plan: string, options: import('./commands/notify.js').NotifyTestOptions) => {
+      const { runNotifyTest } = await import('./commands/notify.js');
+      setExit(await runNotifyTest(plan, options, io));
+    });
 
   program
     .command('schema')

@@ -12,9 +12,9 @@ export function planDigest(display: ResolvedPlan): string {
 }
 
 /**
- * The plan as digested: keys added in v1.1 are left out where the plan does not use them (no
- * `verify:` on a service, no approval beyond `approval: true` on a stage, no `rto` anywhere, no
- * dependency condition beyond a name, no `max_failures`), so that a plan written before them keeps
+ * The plan as digested (never its `notify:` sinks): keys added in v1.1 are left out where the
+ * plan does not use them (no `verify:` on a service, no approval beyond `approval: true` on a stage,
+ * no `rto` anywhere, no dependency condition beyond a name, no `max_failures`), so that a plan written before them keeps
  * the digest its reviewers approved, and `apply --expect-digest` of that review still holds.
  */
 function withoutUnused(plan: ResolvedPlan): unknown {
@@ -42,7 +42,10 @@ function withoutUnused(plan: ResolvedPlan): unknown {
           ...(tolerates ? { max_failures: budget } : {}),
         };
   });
-  return { ...withoutNoRto(plan), services, stages };
+  // Where notifications go is not what is restored: a sink added or a webhook rotated during an
+  // incident keeps the reviewed digest, and `--resume` goes on (docs/notifications.md).
+  const { notify: _notify, ...restored } = plan;
+  return { ...withoutNoRto(restored), services, stages };
 }
 
 /**

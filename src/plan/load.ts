@@ -10,10 +10,12 @@ import type { PartialHost } from './hosts.js';
 import type {
   ResolvedApproval,
   ResolvedHost,
+  ResolvedNotifySink,
   ResolvedPlan,
   ResolvedService,
   ResolvedStage,
 } from './model.js';
+import { displayNotify, resolveNotify } from './notify.js';
 import { parseYaml, parseYamlFast, parseYamlLeniently } from './parse.js';
 import {
   type RawDefaults,
@@ -28,9 +30,11 @@ import {
   Defaults,
   HealthTiming,
   Host,
+  NotifySink,
   type RawCheck,
   type RawHealth,
   type RawHealthTiming,
+  type RawNotifySink,
   type RawPlan,
   Service,
   type Stage,
@@ -171,6 +175,10 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     );
   }
   const rtos = planRtos(data, real);
+  const { sinks: notify, secrets: notifySecrets } = resolveNotify(
+    typed ? (typed.notify ?? []) : lenientNotify(data),
+    real,
+  );
   if (sink.count > 0 || !typed) return undefined;
 
   // The plan, its display form and digest are put together on first use: `validate` needs none of
@@ -180,12 +188,13 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
   let plan: ResolvedPlan | undefined;
   const runPlan = (): ResolvedPlan => {
     stages ??= buildStages(typed, structure, rtos);
-    plan ??= assemble(typed, stages, hosts, resolved, rtos);
+    plan ??= assemble(typed, stages, hosts, resolved, rtos, notify);
     return plan;
   };
   let display: { plan: ResolvedPlan; digest: string } | undefined;
   const shown = () => {
-    if (!display && secrets.size === 0) display = { plan: runPlan(), digest: planDigest(runPlan()) };
+    if (!display && secrets.size === 0 && notify.length === 0)
+      display = { plan: runPlan(), digest: planDigest(runPlan()) };
     if (!display) {
       const context: ResolveContext = { ...real, mode: 'display', report: () => {} };
       const shownHosts = resolveHostsIn(typed.hosts ?? {}, context);
@@ -201,7 +210,7 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
         );
       }
       stages ??= buildStages(typed, structure, rtos);
-      const plan = assemble(typed, stages, shownHosts, services, rtos);
+      const plan = assemble(typed, stages, shownHosts, services, rtos, displayNotify(notify));
       display = { plan, digest: planDigest(plan) };
     }
     return display;
@@ -218,7 +227,8 @@ function buildPlan(file: string, data: unknown, env: Env, sink: Sink): LoadedPla
     get digest() {
       return shown().digest;
     },
-    secretValues: secretValuesOf(data, env),
+    // A sink's URL and headers are credentials, hidden like the plan's secrets (SPEC section 12).
+    secretValues: [...secretValuesOf(data, env), ...notifySecrets],
   };
 }
 
@@ -283,6 +293,7 @@ function assemble(
   hosts: Record<string, ResolvedHost>,
   services: Record<string, ResolvedService>,
   rtos: PlanRtos,
+  notify: ResolvedNotifySink[],
 ): ResolvedPlan {
   return {
     version: 1,
@@ -293,6 +304,7 @@ function assemble(
     hosts,
     services,
     ...rtoOf(rtos.plan),
+    notify,
   };
 }
 
@@ -357,6 +369,11 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 function lenientServices(data: unknown): RawPlan['services'] {
   return lenientEntries(isRecord(data) ? data.services : undefined, Service) as RawPlan['services'];
+}
+
+/** The sinks of an invalid plan that pass the schema alone, each at its index. */
+function lenientNotify(data: unknown): (RawNotifySink | undefined)[] {
+  return lenientList(NotifySink, isRecord(data) ? data.notify : undefined) ?? [];
 }
 
 function lenientHosts(data: unknown): Record<string, PartialHost> {

@@ -239,6 +239,20 @@ export interface ResolvedStage {
   rto_ms?: number;
 }
 
+/** A notification sink (SPEC section 12); see src/notify/. */
+export interface ResolvedNotifySink {
+  kind: 'webhook' | 'slack';
+  /**
+   * Where to POST. Empty: the sink is off (its URL was `${NAME:-}` with NAME unset). In the
+   * display form, the origin followed by `/[REDACTED]`: the rest of a webhook URL is a credential.
+   */
+  url: string;
+  /** The journal event names it is sent. */
+  events: string[];
+  /** Request headers (webhook only); in the display form every value is `[REDACTED]`. */
+  headers: Record<string, string>;
+}
+
 export interface ResolvedPlan {
   version: 1;
   name: string;
@@ -252,6 +266,11 @@ export interface ResolvedPlan {
    * present only when the plan sets it (so a plan without targets keeps its digest).
    */
   rto_ms?: number;
+  /**
+   * Notification sinks, in the order written; a loaded plan always has the list (empty without
+   * `notify:`). Optional so that plans built by hand (tests) need not name it. Not digested.
+   */
+  notify?: ResolvedNotifySink[];
 }
 
 /** Built-in values for everything a plan may leave out (SPEC section 2 and the README). */

@@ -177,6 +177,14 @@ export function resolveHostsIn(
   );
 }
 
+/**
+ * A string at `path` with its variables substituted in the context's mode, an unset one reported
+ * (for keys resolved outside a service, such as `notify:`).
+ */
+export function resolveText(path: readonly PathSegment[], value: string, ctx: ResolveContext): string {
+  return new Resolver(ctx).text(path, value);
+}
+
 class Resolver {
   constructor(private readonly ctx: ResolveContext) {}
 

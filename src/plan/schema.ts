@@ -486,6 +486,34 @@ export const Service = z.strictObject({
   ...inheritable,
 });
 
+/**
+ * One notification sink (SPEC section 12): exactly one of `webhook` and `slack`. Event names are
+ * checked against the journal's when the plan resolves (src/plan/notify.ts), so that the list
+ * has one source, the journal's.
+ */
+export const NotifySink = z
+  .strictObject({
+    webhook: z.string().min(1).optional().meta({
+      description:
+        'An http(s) URL that gets a JSON POST of each event (redacted). Treated as a secret; ${NAME:-} unset turns the sink off.',
+    }),
+    slack: z.string().min(1).optional().meta({
+      description:
+        'A Slack incoming-webhook URL that gets a readable channel message. Treated as a secret; ${NAME:-} unset turns the sink off.',
+    }),
+    events: z.array(z.string()).min(1).optional().meta({
+      description:
+        'Journal event names to send (docs/journal.md). Default: run.started, run.resumed, stage.started, stage.finished, stage.waiting-approval, run.awaiting-approval, service.failed, run.interrupted, run.finished.',
+    }),
+    headers: z.record(z.string().min(1), z.string()).optional().meta({
+      description: 'Request headers of a webhook; values may use ${NAME} and are treated as secrets.',
+    }),
+  })
+  .meta({
+    description: 'A notification sink: exactly one of `webhook` and `slack`.',
+    minProperties: 1,
+  });
+
 export const Plan = z
   .strictObject({
     version: described(z.literal(1).register(leafKinds, { kind: 'version' }), 'The plan format version: 1.'),
@@ -509,6 +537,10 @@ export const Plan = z
     rto: Rto(
       'the longest from the run starting to its last service healthy, approval waits included (`report` shows them apart)',
     ),
+    notify: z.array(NotifySink).optional().meta({
+      description:
+        'Where to tell people about the run (SPEC section 12): webhooks and Slack; delivery never slows, fails or blocks the run.',
+    }),
     services: z
       .record(Name, Service)
       .refine((services) => Object.keys(services).length > 0, {
@@ -532,6 +564,7 @@ export type RawHealthTiming = z.infer<typeof HealthTiming>;
 export type RawEnv = z.infer<typeof Env>;
 export type RawVerifyItem = z.infer<typeof VerifyItem>;
 export type RawDependency = z.infer<typeof Dependency>;
+export type RawNotifySink = z.infer<typeof NotifySink>;
 
 export type SchemaDraft = '07' | '2020-12';
 

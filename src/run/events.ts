@@ -294,6 +294,25 @@ export interface OutputLost {
   cause: string;
 }
 
+/**
+ * A notification (SPEC section 12) was not delivered: every try failed, or it was still pending
+ * when the run's short grace at its end ran out. A warning, nothing more: the run goes on, and
+ * ends, as it would without notifications.
+ */
+export interface NotifyFailed {
+  type: 'notify.failed';
+  /** The sink's place in the plan's `notify:` list, from 0, and its kind. */
+  sink: number;
+  kind: 'webhook' | 'slack';
+  /** Where it was sent, as the URL's origin only: the rest of a webhook URL is a credential. */
+  target: string;
+  /** The event the message told of. */
+  notified: string;
+  tries: number;
+  /** Why, in words: the last try's HTTP status or error, or that the run ended first. */
+  error: string;
+}
+
 export type RunEvent =
   | RunStarted
   | OutputLost
@@ -318,7 +337,8 @@ export type RunEvent =
   | ServiceOutput
   | StageFinished
   | RunInterrupted
-  | RunFinished;
+  | RunFinished
+  | NotifyFailed;
 
 export type RunEventType = RunEvent['type'];
 

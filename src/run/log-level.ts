@@ -8,12 +8,16 @@ import type { RunEvent } from './events.js';
  */
 export const LEVEL = { info: 30, warn: 40 } as const;
 
-/** The level of an event's line: a service that failed, was blocked or warned of, or output lost, is a warning. */
+/**
+ * The level of an event's line: a service that failed, was blocked or warned of, output lost,
+ * or a notification not delivered, is a warning.
+ */
 export function levelOf(event: Pick<RunEvent, 'type'>): keyof typeof LEVEL {
   return event.type === 'service.failed' ||
     event.type === 'service.blocked' ||
     event.type === 'service.warning' ||
-    event.type === 'run.output-lost'
+    event.type === 'run.output-lost' ||
+    event.type === 'notify.failed'
     ? 'warn'
     : 'info';
 }

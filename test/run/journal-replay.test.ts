@@ -524,6 +524,15 @@ const SAMPLES: { [T in JournalEventType]: Sample<T> } = {
   'stage.finished': { type: 'stage.finished', stage: 'core', result: 'succeeded' },
   'run.interrupted': { type: 'run.interrupted', signal: 'SIGTERM' },
   'run.finished': finished('interrupted'),
+  'notify.failed': {
+    type: 'notify.failed',
+    sink: 0,
+    kind: 'webhook',
+    target: 'https://hooks.example.com',
+    notified: 'run.finished',
+    tries: 3,
+    error: 'HTTP 500',
+  },
 };
 
 describe('SPEC 5 every journal event has its place in the replay', () => {

@@ -8,6 +8,7 @@ import {
   type ResolvedFailureBudget,
   type ResolvedHealth,
   type ResolvedHost,
+  type ResolvedNotifySink,
   type ResolvedPlan,
   type ResolvedService,
   type ResolvedVerify,
@@ -193,4 +194,15 @@ export function budgetWords(budget: ResolvedFailureBudget | null | undefined): s
   if (!budget || budget.written === 0) return '';
   const count = `tolerates ${budget.count} failure${budget.count === 1 ? '' : 's'}`;
   return typeof budget.written === 'string' ? `${count} (${budget.written} of its services)` : count;
+}
+
+/**
+ * A notification sink in one line (SPEC section 12), as the display form holds it: the URL's
+ * origin only, header names without their values. Not in the digest: where messages go is not
+ * what is restored.
+ */
+export function describeSink(sink: ResolvedNotifySink): string {
+  if (sink.url === '') return `${sink.kind} off (its URL is empty: a \${NAME:-} that is unset)`;
+  const headers = Object.keys(sink.headers);
+  return `${sink.kind} ${sink.url}; ${sink.events.join(', ')}${headers.length > 0 ? `; headers ${headers.join(', ')}` : ''}`;
 }

@@ -28,6 +28,8 @@ export function renderPlanJson(view: PlanView): string {
           view.live ? { ...plan.services[name], live: view.live[name] } : plan.services[name],
         ),
       })),
+      // The sinks as shown (URLs to their origin, header values hidden), when there are any.
+      ...((plan.notify ?? []).length > 0 ? { notify: plan.notify } : {}),
     },
     null,
     2,

@@ -10,6 +10,7 @@ import {
   describeHost,
   describeLive,
   describeService,
+  describeSink,
   describeTiming,
   describeVerify,
   envWords,
@@ -85,6 +86,11 @@ export function renderPlanMarkdown(view: PlanView): string {
     out.push('');
   });
 
+  if ((plan.notify ?? []).length > 0) {
+    out.push('## Notifications', '', '_Where messages go; not in the digest._', '');
+    for (const sink of plan.notify ?? []) out.push(`- ${code(describeSink(sink))}`);
+    out.push('');
+  }
   out.push('## Dependency graph', '', '```mermaid', renderPlanMermaid(plan).trimEnd(), '```', '');
   const longest = Math.max(...Object.values(plan.services).map((s) => s.timeout_ms));
   out.push(`_Preview only: nothing was run. Longest service deadline: ${formatDuration(longest)}._`, '');

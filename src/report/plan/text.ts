@@ -10,6 +10,7 @@ import {
   describeHost,
   describeLive,
   describeService,
+  describeSink,
   describeTiming,
   describeVerify,
   envWords,
@@ -79,5 +80,9 @@ export function renderPlanText(view: PlanView, c: Colors): string {
       field('limits', c.dim(describeService(service)));
     }
   });
+  if ((plan.notify ?? []).length > 0) {
+    out.push('', c.bold('Notify (not in the digest)'));
+    for (const sink of plan.notify ?? []) out.push(`  ${describeSink(sink)}`);
+  }
   return `${out.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@ import {
   failingChecks,
   formatElapsed,
   inFlightWords,
+  notifyFailedWords,
   plural,
   verifiedWords,
   via,
@@ -148,6 +149,9 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
           event.time,
           c.yellow(`interrupted by ${event.signal}: nothing new starts, in-flight commands are stopped`),
         );
+        return;
+      case 'notify.failed':
+        line(event.time, c.yellow(notifyFailedWords(event)));
         return;
       case 'run.finished':
       case 'run.output-lost':

@@ -6,6 +6,7 @@ import {
   escapedWords,
   formatElapsed,
   inFlightWords,
+  notifyFailedWords,
   plural,
   verifiedWords,
   via,
@@ -241,6 +242,11 @@ export function createTtyRenderer(
         break;
       }
       case 'run.output-lost':
+        break;
+      case 'notify.failed':
+        // Deliveries end after the run too (its short grace): under the last frame then.
+        if (stopped) stream.write(`${c.yellow(`! ${notifyFailedWords(event)}`)}\n`);
+        else above(c.yellow(`! ${notifyFailedWords(event)}`));
         break;
       case 'run.interrupted':
         above(c.yellow(`interrupted by ${event.signal}: nothing new starts, in-flight commands are stopped`));

@@ -82,3 +82,15 @@ export function verifiedWords(files: readonly { kind: string; path: string }[]):
   const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? '');
   return `${files.length} file${files.length === 1 ? '' : 's'} (${list})`;
 }
+
+/** A notification not delivered, in one line: which sink, what it told of, and why. */
+export function notifyFailedWords(event: {
+  sink: number;
+  kind: string;
+  target: string;
+  notified: string;
+  tries: number;
+  error: string;
+}): string {
+  return `notification not delivered: ${event.kind} notify[${event.sink}] (${event.target}), ${event.notified}, ${event.tries} ${event.tries === 1 ? 'try' : 'tries'}: ${event.error}; the run is not affected`;
+}

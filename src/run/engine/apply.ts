@@ -84,6 +84,16 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   bus.subscribe(files.journal.listener);
   bus.subscribe(files.log.listener);
   for (const listener of request.listeners) bus.subscribe(listener);
+  // Notification sinks (SPEC section 12) subscribe like the views; they load only for a plan
+  // that has one, and get a short grace at the end for what is still on its way.
+  const notifier = plan.notify?.some((sink) => sink.url !== '')
+    ? await (await import('../../notify/notifier.js')).startNotifier({
+        plan,
+        file: loaded.file,
+        bus,
+        secrets: loaded.secretValues,
+      })
+    : undefined;
   const unwatch = (request.outputs ?? []).map((output) =>
     output.onClose((cause) => bus.emit({ type: 'run.output-lost', stream: output.stream, cause })),
   );
@@ -139,6 +149,8 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
       ...awaiting,
     });
+    // The result is settled and shown; delivery never changes it, and never holds it long.
+    await notifier?.finish(signal);
     return {
       run,
       result: outcome.result,
@@ -150,6 +162,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       ...(files.failure.aborted ? { stateError: files.failure.reason as StateError } : {}),
     };
   } finally {
+    notifier?.close();
     for (const stop of unwatch) stop();
     for (const finish of request.finishers ?? []) {
       for (const warning of await finish()) files.log.warn(warning.source, warning.message);

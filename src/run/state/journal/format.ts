@@ -59,6 +59,7 @@ const JOURNAL_EVENTS = {
   'stage.finished': true,
   'run.interrupted': true,
   'run.finished': true,
+  'notify.failed': true,
 } as const satisfies Record<JournalEventType, true>;
 
 export const JOURNAL_EVENT_TYPES = Object.keys(JOURNAL_EVENTS) as JournalEventType[];

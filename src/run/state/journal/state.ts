@@ -270,6 +270,8 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
     case 'service.escaped':
     case 'service.in-flight':
     case 'service.verified':
+    // A notification that did not arrive is a warning; the run's state is what it was.
+    case 'notify.failed':
       return;
     // A warning (SPEC section 11) changes no service's state: what became of it follows. The
     // report lists it.
