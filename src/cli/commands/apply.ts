@@ -24,6 +24,7 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { LogFormat } from '../format-names.js';
 import { type Io, surviveHangup } from '../io.js';
 import { stateDirFlag, useStateDir } from '../state-dir.js';
+import type { Drill } from './drill.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -47,12 +48,17 @@ export interface ApplyOptions {
   approvalTimeout?: string;
 }
 
-/** `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. */
+/**
+ * `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. With
+ * `drill` (`restore drill`, src/cli/commands/drill.ts), the same run on stand-in hosts, torn down
+ * at its end.
+ */
 export async function runApply(
   file: string,
   options: ApplyOptions,
   io: Io,
   argv: readonly string[],
+  drill?: Drill,
 ): Promise<ExitCode> {
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -76,7 +82,8 @@ export async function runApply(
     ? undefined
     : new SpawnerLauncher(new URL('./spawner-main.js', import.meta.url));
   try {
-    const loaded = await loadOrFail(file, io);
+    // A drill's stand-ins replace the plan's hosts before anything is made from the plan.
+    const loaded = drill ? await drill.prepare(await loadOrFail(file, io)) : await loadOrFail(file, io);
     const only = parseOnly(options.only);
     const plan = only.length > 0 ? select(loaded.plan, only) : loaded.plan;
     if (options.dryRun || !spawner) {
@@ -108,6 +115,7 @@ export async function runApply(
       concurrency,
       stateDir,
       approvalTimeoutMs,
+      ...(drill ? { drill } : {}),
     });
   } finally {
     spawner?.close();
@@ -121,7 +129,7 @@ function select(plan: ResolvedPlan, only: string[]): ResolvedPlan {
 }
 
 /** A validated apply, ready to run: the plan as loaded and as selected, and how it was asked for. */
-interface ApplyRequest {
+export interface ApplyRequest {
   loaded: LoadedPlan;
   plan: ResolvedPlan;
   spawner: SpawnerLauncher;
@@ -132,6 +140,8 @@ interface ApplyRequest {
   concurrency: number;
   stateDir: StateDirChoice;
   approvalTimeoutMs: number;
+  /** `restore drill`: its stand-ins are in `loaded`; what it starts is torn down at the end. */
+  drill?: Drill;
 }
 
 async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
@@ -162,6 +172,17 @@ async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
     let resume: RunSnapshot | undefined;
     if (options.resume) {
       const target = findResumable(state);
+      // A drill is continued as a drill, a restoration as a restoration: never on the other's hosts.
+      const mode = request.drill ? 'drill' : 'apply';
+      if (target.kind !== 'new' && target.snapshot.mode !== mode) {
+        throw new UsageError(
+          `the latest run, ${target.snapshot.run}, is ${target.snapshot.mode === 'drill' ? 'a drill' : 'a restoration'}: ` +
+            `continue it with restore ${target.snapshot.mode} ${quote(request.file)} --resume, or start a new run without --resume`,
+        );
+      }
+      if (target.kind === 'done' && request.drill?.unfinished(target.snapshot)) {
+        return await request.drill.finishTeardown(request, target.snapshot);
+      }
       if (target.kind === 'done') {
         io.stderr.write(`restore: the latest run, ${target.run}, succeeded: nothing to resume\n`);
         return EXIT.ok;
@@ -241,6 +262,7 @@ async function execute(
       onFailure: options.onFailure,
       outputs,
       ...(resume ? { resume } : {}),
+      ...(request.drill ? { mode: 'drill' as const, hosts: request.drill.hosts } : {}),
     });
     io.stderr.write(
       `run ${outcome.run}; journal ${shortPath(outcome.journalFile, io.cwd)}; log ${shortPath(outcome.logFile, io.cwd)}\n`,
@@ -253,25 +275,29 @@ async function execute(
         e.path,
       );
     }
-    switch (outcome.result) {
-      case 'succeeded':
-        return EXIT.ok;
-      case 'failed':
-        return EXIT.failed;
-      case 'awaiting-approval':
-        io.stderr.write(
-          `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            continueWith(file, outcome.awaiting ?? '', plan, stateDirFlag(stateDir)),
-        );
-        return EXIT.awaitingApproval;
-      case 'interrupted':
-        io.stderr.write(
-          `restore: interrupted; continue with: restore apply ${quote(file)} --resume${stateDirFlag(stateDir)}\n`,
-        );
-        return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
-      default:
-        return unreachable(outcome.result);
-    }
+    const command = request.drill ? 'drill' : 'apply';
+    const code = ((): ExitCode => {
+      switch (outcome.result) {
+        case 'succeeded':
+          return EXIT.ok;
+        case 'failed':
+          return EXIT.failed;
+        case 'awaiting-approval':
+          io.stderr.write(
+            `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
+              continueWith(file, outcome.awaiting ?? '', plan, stateDirFlag(stateDir), command),
+          );
+          return EXIT.awaitingApproval;
+        case 'interrupted':
+          io.stderr.write(
+            `restore: interrupted; continue with: restore ${command} ${quote(file)} --resume${stateDirFlag(stateDir)}\n`,
+          );
+          return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+        default:
+          return unreachable(outcome.result);
+      }
+    })();
+    return request.drill ? request.drill.exitCode(code, outcome.teardown, io) : code;
   } finally {
     view.stop?.();
     process.off('SIGINT', onSignal);
@@ -310,14 +336,20 @@ async function askYesNo(
  * How to go on after exit 4: `--approve` for a gate that one unsigned approval opens; otherwise
  * the approvals `restore approve` records, then `--resume`.
  */
-function continueWith(file: string, stage: string, plan: ResolvedPlan, flag: string): string {
+function continueWith(
+  file: string,
+  stage: string,
+  plan: ResolvedPlan,
+  flag: string,
+  command: 'apply' | 'drill' = 'apply',
+): string {
   const rule = plan.stages.find((s) => s.name === stage)?.approval_rule;
   if (!rule || (rule.approvers === 1 && !rule.signed))
-    return `Continue with: restore apply ${quote(file)} --resume --approve ${stage}${flag}\n`;
+    return `Continue with: restore ${command} ${quote(file)} --resume --approve ${stage}${flag}\n`;
   const how = `${rule.approvers} approval${rule.approvers === 1 ? '' : 's'}${rule.signed ? ', signed' : ''}`;
   return (
     `It needs ${how}: each approver runs restore approve ${quote(file)} --stage ${stage}${flag}` +
-    `${rule.signed ? ' --sign-with KEY' : ''}\nthen continue with: restore apply ${quote(file)} --resume${flag}\n`
+    `${rule.signed ? ' --sign-with KEY' : ''}\nthen continue with: restore ${command} ${quote(file)} --resume${flag}\n`
   );
 }
 

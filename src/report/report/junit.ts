@@ -1,4 +1,5 @@
 import type { RunSnapshot } from '../../run/state/journal/state.js';
+import { drillMark } from './status.js';
 import { xmlText } from './text.js';
 
 /**
@@ -18,7 +19,8 @@ export function renderReportJunit(
   const counts = `tests="${entries.length}" failures="${failed}" errors="0"`;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="restore ${xmlText(run.plan)}" ${counts} time="${time}">`,
+    // XML's first line is its declaration: a drill says DRILL on the next, in the suites' name.
+    `<testsuites name="${drillMark(run)}restore ${xmlText(run.plan)}" ${counts} time="${time}">`,
     `  <testsuite name="${xmlText(run.plan)}" id="${xmlText(run.run)}" ${counts} skipped="${skipped}" time="${time}" timestamp="${xmlText(run.started_at)}">`,
   ];
   for (const [name, s] of entries) {

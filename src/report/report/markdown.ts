@@ -1,6 +1,7 @@
 import type { RunSnapshot, ServiceState } from '../../run/state/journal/state.js';
 import { formatElapsed } from '../../util/duration.js';
 import { RESULT_WORDS } from '../run/words.js';
+import { drillMark, teardownNote } from './status.js';
 import { markdownCode, markdownCodeBlock } from './text.js';
 
 /**
@@ -12,8 +13,9 @@ export function renderReportMarkdown(
   run: RunSnapshot,
   tails: ReadonlyMap<string, readonly string[]> = new Map(),
 ): string {
-  const out = [`# Restoration report: \`${run.plan}\``, ''];
+  const out = [`# ${drillMark(run)}Restoration report: \`${run.plan}\``, ''];
   out.push(`- **Run:** \`${run.run}\``);
+  if (run.teardown) out.push(`- **Drill:** a rehearsal${teardownNote(run)}`);
   out.push(
     `- **Result:** ${run.state}${run.awaiting ? ` (waiting for approval of stage \`${run.awaiting}\`)` : ''}`,
   );

@@ -13,6 +13,10 @@ export function statusJson(plan: string, run: RunSnapshot | undefined): Record<s
     started_at: run.started_at,
     finished_at: run.finished_at,
     duration_ms: run.duration_ms,
+    // A rehearsal says so (SPEC section 10), with its stand-ins and what its teardown did.
+    mode: run.mode,
+    ...(run.hosts ? { hosts: run.hosts } : {}),
+    ...(run.teardown ? { teardown: run.teardown } : {}),
     ...(run.awaiting ? { awaiting: run.awaiting } : {}),
     services: Object.fromEntries(
       Object.entries(run.services).map(([name, s]) => [
@@ -39,7 +43,7 @@ export function renderStatusJson(plan: string, run: RunSnapshot | undefined): st
 export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: Colors): string {
   if (!run) return `plan ${plan}: no run yet\n`;
   const head = [
-    `${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}`,
+    `${drillMark(run, c)}${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}${teardownNote(run)}`,
     `started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}, took ${formatElapsed(run.duration_ms)}` : ''}`,
     '',
   ];
@@ -51,4 +55,19 @@ export function renderStatusText(plan: string, run: RunSnapshot | undefined, c: 
   const why = Object.entries(run.services).filter(([, s]) => s.result === 'failed' && s.reason !== null);
   const reasons = why.length > 0 ? ['', ...why.map(([name, s]) => `${c.red(name)}: ${s.reason}`)] : [];
   return `${[...head, ...alignColumns(rows), ...reasons].join('\n')}\n`;
+}
+
+/** The first word of a drill's first line (SPEC section 10): nobody takes a rehearsal for a restoration. */
+export function drillMark(run: RunSnapshot, c?: Colors): string {
+  if (run.mode !== 'drill') return '';
+  return `${c ? c.yellow('DRILL') : 'DRILL'} `;
+}
+
+/** What a drill's teardown did, after the run's state on its first line. */
+export function teardownNote(run: RunSnapshot): string {
+  const t = run.teardown;
+  if (!t) return '';
+  if (!t.finished) return '; teardown not finished (restore drill --resume finishes it)';
+  const failed = t.failed.length > 0 ? `, FAILED to stop ${t.failed.join(', ')}` : '';
+  return `; torn down (${t.stopped.length} stopped${failed})`;
 }

@@ -7,6 +7,8 @@ import {
   formatElapsed,
   inFlightWords,
   plural,
+  teardownWords,
+  tornDownWords,
   verifiedWords,
   via,
   waitingWords,
@@ -30,7 +32,7 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         const names = event.stages.flatMap((s) => s.services);
         width = Math.max(8, ...names.map((n) => n.length));
         write(
-          `${c.bold(`restore apply ${event.plan}`)}: ${plural(names.length, 'service')} in ${plural(event.stages.length, 'stage')}, run ${event.run}\n`,
+          `${c.bold(`restore ${event.mode ?? 'apply'} ${event.plan}`)}: ${plural(names.length, 'service')} in ${plural(event.stages.length, 'stage')}, run ${event.run}\n`,
         );
         return;
       }
@@ -144,6 +146,17 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         line(
           event.time,
           c.yellow(`interrupted by ${event.signal}: nothing new starts, in-flight commands are stopped`),
+        );
+        return;
+      case 'service.torn-down': {
+        const paint = event.ok ? (event.action === 'left-alone' ? c.dim : c.yellow) : c.red;
+        line(event.time, `${who(event.service)}  ${paint(tornDownWords(event))}`);
+        return;
+      }
+      case 'drill.torn-down':
+        line(
+          event.time,
+          event.failed.length > 0 ? c.red(teardownWords(event)) : c.bold(teardownWords(event)),
         );
         return;
       case 'run.finished':

@@ -82,3 +82,23 @@ export function verifiedWords(files: readonly { kind: string; path: string }[]):
   const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? '');
   return `${files.length} file${files.length === 1 ? '' : 's'} (${list})`;
 }
+
+/** A drill's teardown of one service, in one line (SPEC section 10). */
+export function tornDownWords(event: { ok: boolean; action: string; message: string }): string {
+  if (!event.ok) return `teardown FAILED: ${event.message}`;
+  return event.action === 'left-alone' ? event.message : `torn down: ${event.message}`;
+}
+
+/** The end of a drill's teardown, in one line. */
+export function teardownWords(event: {
+  stopped: readonly string[];
+  failed: readonly string[];
+  left_running: readonly string[];
+}): string {
+  const failed = event.failed.length > 0 ? `; FAILED to stop ${event.failed.join(', ')}` : '';
+  const running =
+    event.left_running.length > 0
+      ? `; left running what the drill did not start: ${event.left_running.join(', ')}`
+      : '';
+  return `drill teardown: ${plural(event.stopped.length, 'service')} stopped${failed}${running}`;
+}

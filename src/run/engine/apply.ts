@@ -1,6 +1,13 @@
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../../plan/model.js';
-import { EventBus, type Listener, type RunResult, type ServiceSummary } from '../events.js';
+import {
+  EventBus,
+  type Listener,
+  type RunMode,
+  type RunResult,
+  type ServiceSummary,
+  type StandInHost,
+} from '../events.js';
 import { Places } from '../places/places.js';
 import type { Launcher } from '../places/process/launch.js';
 import { probeRound } from '../probes/round.js';
@@ -16,6 +23,7 @@ import { restoreService, reverifyIntegrity } from './restore-service.js';
 import { rollBack } from './rollback.js';
 import { runStages, type SchedulerOutcome } from './scheduler.js';
 import type { ServiceContext, ServiceOutcome } from './service-context.js';
+import { type TeardownOutcome, tearDown } from './teardown.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -37,6 +45,10 @@ export interface ApplyRequest {
   resume?: RunSnapshot;
   /** The outputs showing the run: when one goes away, the journal records it (`run.output-lost`). */
   outputs?: readonly WatchedOutput[];
+  /** `drill`: after the run, whatever its result, what it started is stopped (SPEC section 10). */
+  mode?: RunMode;
+  /** A drill's `--hosts` stand-ins, recorded with `run.started` (`plan` already uses them). */
+  hosts?: Record<string, StandInHost>;
 }
 
 /** An output whose reader may go away (a closed pipe, a hung-up terminal). */
@@ -56,6 +68,8 @@ export interface ApplyOutcome {
   services: Record<string, ServiceSummary>;
   /** A write to the journal or the run log failed (a full disk): the run was stopped there. */
   stateError?: StateError;
+  /** A drill's teardown, after `run.finished`. */
+  teardown?: TeardownOutcome;
 }
 
 /**
@@ -132,6 +146,9 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
       ...awaiting,
     });
+    // After run.finished, so that the run's times are the restoration's, not the teardown's.
+    const teardown =
+      request.mode === 'drill' ? await tearDown(files.journalFile, plan, places, bus) : undefined;
     return {
       run,
       result: outcome.result,
@@ -141,6 +158,7 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       durationMs: finished.duration_ms,
       services: finished.services,
       ...(files.failure.aborted ? { stateError: files.failure.reason as StateError } : {}),
+      ...(teardown ? { teardown } : {}),
     };
   } finally {
     for (const stop of unwatch) stop();
@@ -198,7 +216,14 @@ function announce(bus: EventBus, request: ApplyRequest, run: string): void {
   }
   const selected = new Set(Object.keys(plan.services));
   const notSelected = Object.keys(loaded.plan.services).filter((name) => !selected.has(name));
-  bus.emit({ type: 'run.started', ...common, file: loaded.file, not_selected: notSelected });
+  bus.emit({
+    type: 'run.started',
+    ...common,
+    file: loaded.file,
+    not_selected: notSelected,
+    mode: request.mode ?? 'apply',
+    ...(request.hosts ? { hosts: request.hosts } : {}),
+  });
 }
 
 /** Each host's own cap on services in flight there. */

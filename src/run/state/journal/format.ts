@@ -58,6 +58,8 @@ const JOURNAL_EVENTS = {
   'stage.finished': true,
   'run.interrupted': true,
   'run.finished': true,
+  'service.torn-down': true,
+  'drill.torn-down': true,
 } as const satisfies Record<JournalEventType, true>;
 
 export const JOURNAL_EVENT_TYPES = Object.keys(JOURNAL_EVENTS) as JournalEventType[];
