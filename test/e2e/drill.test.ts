@@ -6,8 +6,9 @@ import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { daemon, events, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
-import { eventually, isAlive } from '../helpers/processes.js';
-import { writeFile } from '../helpers/tmp.js';
+import { eventually, isAlive, processesWith } from '../helpers/processes.js';
+import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
+import { useTempDir, writeFile } from '../helpers/tmp.js';
 
 /**
  * SPEC section 10, Drills: `restore drill` runs the plan as apply does, then stops everything it
@@ -295,4 +296,65 @@ describe('SPEC 10 restore drill --hosts: every plan host mapped, nothing else', 
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toContain('nowhere.yaml');
   });
+});
+
+describe('SPEC 10 restore drill --hosts against a real sshd', () => {
+  const sshd = useSshd();
+  const remoteDir = useRemoteWorkDirs(useTempDir());
+
+  it('the plan host (a TEST-NET address) is never reached: every command and check goes to its stand-in', async () => {
+    const dir = remoteDir();
+    const [port] = (await freePorts(1)) as [number];
+    // A real plan's host: nothing answers at 192.0.2.1, so a command sent there would fail the run.
+    writeFile(
+      dir,
+      'plan.yaml',
+      JSON.stringify({
+        version: 1,
+        name: 'rehearse',
+        hosts: { 'db-1': { address: '192.0.2.1', user: 'ops', ssh_options: { ConnectTimeout: 2 } } },
+        services: {
+          web: {
+            host: 'db-1',
+            start: {
+              run: [
+                'node',
+                '-e',
+                `require('http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1'); // ${dir}`,
+              ],
+              daemon: true,
+            },
+            health: {
+              checks: [
+                { tcp: { port } },
+                { http: { url: `:${port}/`, body_contains: 'ok' } },
+                { exec: 'true' },
+              ],
+              interval: '100ms',
+              start_interval: '50ms',
+              retries: 50,
+            },
+          },
+        },
+      }),
+    );
+    writeFile(dir, 'stand-ins.yaml', JSON.stringify({ 'db-1': sshd().host() }));
+    const result = await runCli(
+      ['drill', 'plan.yaml', '--state-dir', join(dir, 'state'), '--hosts', 'stand-ins.yaml'],
+      { cwd: dir, timeoutMs: 60_000 },
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/web\s+healthy/);
+    expect(result.stdout).toMatch(/web\s+torn down: stopped daemon pid \d+ on db-1/);
+    expect(await listening(port)).toBe(false);
+    await eventually(() => processesWith(dir).length === 0, 'the remote daemon to be gone');
+    const runs = join(dir, 'state', 'rehearse', 'runs');
+    const journal = readFileSync(join(runs, readdirSync(runs).find((f) => f.endsWith('.jsonl'))!), 'utf8');
+    const started = JSON.parse(journal.split('\n')[0]!) as { mode: string; hosts: Record<string, unknown> };
+    expect(started.mode).toBe('drill');
+    expect(started.hosts['db-1']).toMatchObject({ address: '127.0.0.1', port: sshd().port });
+    // Every check and command of the run went to the stand-in: the real address appears nowhere.
+    expect(journal).not.toContain('192.0.2.1');
+    expect(journal).toContain(`127.0.0.1:${port}`);
+  }, 90_000);
 });
