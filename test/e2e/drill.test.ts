@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
-import { daemon, events, tcp, useWorkDirs } from '../helpers/e2e.js';
+import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
 import { freePorts } from '../helpers/ports.js';
 import { eventually, isAlive, processesWith } from '../helpers/processes.js';
 import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
@@ -151,6 +151,23 @@ describe('SPEC 10 restore drill: a rehearsal that leaves nothing running', () =>
     expect(applied.stdout.split('\n')[0]).toMatch(/^plan rehearse: run \S+ succeeded$/);
   }, 90_000);
 
+  it('takes every flag of apply, and its own --hosts', async () => {
+    const help = await runCli(['drill', '--help']);
+    expect(help.code).toBe(EXIT.ok);
+    for (const flag of [
+      '--hosts <file>',
+      '--yes',
+      '--approve <stage>',
+      '--concurrency <n>',
+      '--only <services>',
+      '--resume',
+      '--on-failure <what>',
+      '--state-dir <dir>',
+      '--log-format <format>',
+    ])
+      expect(help.stdout).toContain(flag);
+  });
+
   it('a failed drill still tears down what it started, and exits 3', async () => {
     const dir = workDir();
     const ports = await stackPlan(dir, daemon('--exit', 1));
@@ -245,6 +262,51 @@ describe('SPEC 10 restore drill: a rehearsal that leaves nothing running', () =>
     expect(down.code, down.stderr).toBe(EXIT.ok);
     await eventually(() => pids.every((pid) => !isAlive(pid)), 'the drill to be down', 15_000);
     expect(await listening(db)).toBe(false);
+  }, 90_000);
+});
+
+describe('SPEC 10 a teardown that does not finish', () => {
+  it('a service the teardown cannot stop: exit 3 although the run succeeded, naming it and how to stop it', async () => {
+    const dir = workDir();
+    const [db] = (await freePorts(1)) as [number];
+    plan(dir, { services: { db: { start: daemon('--listen', db), stop: 'false', health: tcp(db) } } });
+    const result = await drill(dir);
+    expect(result.code, result.stderr).toBe(EXIT.failed);
+    expect(result.stdout).toMatch(/db\s+teardown FAILED: stop command: exited with code 1/);
+    expect(result.stderr).toContain("the drill's teardown could not stop db");
+    expect(result.stderr).toContain('restore down plan.yaml --only db --yes --state-dir state');
+    const status = await runCli(['status', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    expect(status.stdout.split('\n')[0]).toMatch(
+      /^DRILL .* succeeded; torn down \(0 stopped, FAILED to stop db\)$/,
+    );
+  }, 90_000);
+
+  it('killed during its teardown: restore drill --resume finishes the teardown alone', async () => {
+    const dir = workDir();
+    const [db] = (await freePorts(1)) as [number];
+    const pidFile = join(dir, 'state', 'rehearse', 'services', 'db.pid');
+    // The first stop hangs (restore is killed meanwhile); the second stops the daemon.
+    const stop = `if [ -e stopping ]; then kill $(head -n 1 ${pidFile}); else touch stopping; exec ${process.execPath} ${FIXTURE} --delay 30000 --exit 0 --name ${dir}; fi`;
+    plan(dir, {
+      services: { db: { start: daemon('--listen', db), stop: { run: stop, shell: true }, health: tcp(db) } },
+    });
+    const run = spawnCli(['drill', 'plan.yaml', '--state-dir', 'state'], { cwd: dir, timeoutMs: 60_000 });
+    await eventually(() => existsSync(join(dir, 'stopping')), 'the teardown to start', 30_000);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const pid = pidOf(dir, 'db')!;
+    expect(isAlive(pid)).toBe(true);
+    const before = await runCli(['status', 'plan.yaml', '--state-dir', 'state'], { cwd: dir });
+    expect(before.stdout.split('\n')[0]).toMatch(/succeeded; teardown not finished/);
+    const resumed = await drill(dir, '--resume');
+    expect(resumed.code, resumed.stderr).toBe(EXIT.ok);
+    expect(resumed.stderr).toMatch(/succeeded but its teardown did not finish: tearing down now/);
+    await eventually(() => !isAlive(pid), 'the daemon to stop', 15_000);
+    expect(await listening(db)).toBe(false);
+    const journal = journalEvents(dir).map((e) => e.event);
+    // The run is not run again: the teardown alone is added to its journal.
+    expect(journal).not.toContain('run.resumed');
+    expect(journal.at(-1)).toBe('drill.torn-down');
   }, 90_000);
 });
 
