@@ -33,7 +33,10 @@ describe('SPEC 10 a drill tears down what it started, in reverse order', () => {
       entry('service.torn-down', 'api', { ok: true }),
       entry('service.torn-down', 'db', { ok: false }),
       entry('service.starting', 'api'),
+      entry('service.starting', 'web'),
+      entry('service.rolled-back', 'web', { ok: true }),
     ]);
+    // web was stopped by --on-failure rollback: not a second time.
     expect(order).toEqual(['api', 'db']);
   });
 });

@@ -37,6 +37,10 @@ export function teardownOrder(entries: readonly JournalEntry[]): { order: string
         // Stopped by an earlier teardown: not again, unless a resumed drill starts it anew.
         if (entry.ok) last.delete(entry.service);
         return;
+      case 'service.rolled-back':
+        // `drill --on-failure rollback` stopped it already: its stop command is not run twice.
+        if (entry.ok && entry.left_alone !== true) last.delete(entry.service);
+        return;
       default:
         return;
     }
