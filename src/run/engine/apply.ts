@@ -105,6 +105,8 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   });
   const context: ServiceContext = { bus, places, signal, secrets: loaded.secretValues };
   // Approvals given earlier in this run hold (SPEC section 5), each name once per stage.
+  let drill: (() => Promise<TeardownOutcome>) | undefined =
+    request.mode === 'drill' ? () => tearDown(files.journalFile, plan, places, bus) : undefined;
   const gate: GateContext = {
     bus,
     state,
@@ -147,8 +149,9 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       ...awaiting,
     });
     // After run.finished, so that the run's times are the restoration's, not the teardown's.
-    const teardown =
-      request.mode === 'drill' ? await tearDown(files.journalFile, plan, places, bus) : undefined;
+    const tearDownNow = drill;
+    drill = undefined;
+    const teardown = await tearDownNow?.();
     return {
       run,
       result: outcome.result,
@@ -161,6 +164,8 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       ...(teardown ? { teardown } : {}),
     };
   } finally {
+    // A drill that ended in a bug of restore still stops what it started, as far as it can.
+    await drill?.().catch(() => undefined);
     for (const stop of unwatch) stop();
     await places.close();
     files.journal.close();
