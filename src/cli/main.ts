@@ -352,6 +352,27 @@ function buildProgram(io: Io, argv: string[], setExit: (code: ExitCode) => void)
       io.stdout.write(candidates.map((candidate) => `${candidate}\n`).join(''));
     });
 
+  program
+    .command('drill')
+    .description('a rehearsal: run the plan as apply does, then always stop what it started')
+    .argument('<plan>', 'plan file (YAML)')
+    .option('--hosts <file>', 'YAML mapping each plan host to a stand-in, with the keys of `hosts:`')
+    .addHelpText(
+      'after',
+      '\nEvery apply flag works here too. What the drill started is stopped in reverse order after\n' +
+        'a success, a failure, an interrupt or a stop before an approval; what it found healthy is\n' +
+        "left running. Exit status: the run's own (as apply), 3 also when the run succeeded but\n" +
+        'something it started could not be stopped; 1 also for a --hosts file that does not fit.',
+    )
+    .action(async (plan: string, options: import('./commands/drill.js').DrillOptions) => {
+      const { runDrill } = await import('./commands/drill.js');
+      setExit(await runDrill(plan, options, io, argv));
+    });
+  // Every flag of apply is a flag of drill (SPEC section 10), those added to apply later included.
+  const drill = program.commands.find((command) => command.name() === 'drill')!;
+  for (const option of program.commands.find((command) => command.name() === 'apply')!.options)
+    drill.addOption(option);
+
   return program;
 }
 

@@ -58,6 +58,22 @@ export interface RunStarted {
   stages: { name: string; approval: boolean; services: string[] }[];
   /** Services of the plan left out by --only. */
   not_selected: string[];
+  /** `restore drill` (SPEC section 10) or `restore apply`; absent in journals of restore before drills. */
+  mode?: RunMode;
+  /** A drill's `--hosts`: each plan host's stand-in, where every command of that host went. */
+  hosts?: Record<string, StandInHost>;
+}
+
+/** What a run is: a restoration, or a rehearsal that tears down what it started. */
+export type RunMode = 'apply' | 'drill';
+
+/** A drill's stand-in for a plan host, as `run.started` records it (no secrets: only where to connect). */
+export interface StandInHost {
+  address: string;
+  user: string | null;
+  port: number;
+  identity_file: string | null;
+  ssh_options: Record<string, string>;
 }
 
 /** `apply --resume`: the same run continues, in the same journal. */
@@ -285,6 +301,30 @@ export interface RunFinished {
 }
 
 /**
+ * A drill's teardown (SPEC section 10) stopped, or left alone, one service the drill started:
+ * after `run.finished`, in reverse order of becoming healthy. Its result in the run stays what
+ * the run achieved; this records that it no longer runs.
+ */
+export interface ServiceTornDown extends ServiceEventBase {
+  type: 'service.torn-down';
+  ok: boolean;
+  /** As `restore down` says it (engine/down.ts StopResult). */
+  action: 'stop-command' | 'signal' | 'not-running' | 'left-alone';
+  message: string;
+}
+
+/** A drill's teardown ended: what was stopped, what failed to stop, what it did not start and left running. */
+export interface DrillTornDown {
+  type: 'drill.torn-down';
+  stopped: string[];
+  failed: string[];
+  /** One-shots without a stop command: nothing of them runs. */
+  left_alone: string[];
+  /** Services found healthy (skip_if_healthy): the drill did not start them and so does not stop them. */
+  left_running: string[];
+}
+
+/**
  * Part of restore's audience went away (SPEC section 4, step 10): a closed pipe (EPIPE), a
  * terminal that hung up (SIGHUP, EIO). That output stopped; the run went on, recorded here.
  */
@@ -338,7 +378,9 @@ export type RunEvent =
   | StageFinished
   | RunInterrupted
   | RunFinished
-  | NotifyFailed;
+  | NotifyFailed
+  | ServiceTornDown
+  | DrillTornDown;
 
 export type RunEventType = RunEvent['type'];
 

@@ -379,4 +379,38 @@ describe('plans/examples/linux-stack.yaml: PostgreSQL, Redis, an app and nginx, 
       expect(isAlive(pid), name).toBe(false);
     }
   }, 60_000);
+  it('a drill of the stack: everything started, then everything stopped again, every port closed', async () => {
+    const stack = await prepare();
+    const { ports } = stack;
+    const drill = await cli(stack, ['drill', PLAN, '--state-dir', stack.stateDir, '--log-format', 'json']);
+    expect(drill.code, drill.stderr + drill.stdout).toBe(EXIT.ok);
+    const seen = events(drill.stdout);
+    const finished = seen.find((e) => e.event === 'run.finished')!;
+    for (const name of SERVICES) expect(finished.services![name], name).toMatchObject({ result: 'healthy' });
+    // Torn down after the run, dependents first; the one-shots have nothing running to stop.
+    const tornDown = seen.filter((e) => e.event === 'service.torn-down');
+    const order = tornDown.map((e) => e.service!);
+    expect([...order].sort()).toEqual([...SERVICES].sort());
+    const before = (a: string, b: string) =>
+      expect(order.indexOf(a), `${a} before ${b}`).toBeLessThan(order.indexOf(b));
+    for (const [a, b] of [
+      ['nginx', 'app'],
+      ['nginx', 'nginx-conf'],
+      ['app', 'postgres'],
+      ['app', 'redis'],
+      ['postgres', 'pg-init'],
+      ['pg-init', 'layout'],
+    ] as const)
+      before(a, b);
+    for (const e of tornDown) expect(e, e.service).toMatchObject({ ok: true });
+    expect(seen.at(-1)).toMatchObject({ event: 'drill.torn-down', failed: [] });
+    for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
+    expect(existsSync(join(stack.stackDir, 'pg', 'postmaster.pid'))).toBe(false);
+    await eventually(() => stackProcesses(stack.dir).length === 0, 'the stack to exit', 10_000).catch(
+      () => undefined,
+    );
+    expect(stackProcesses(stack.dir), 'processes of the stack left running').toEqual([]);
+    const status = await cli(stack, ['status', PLAN, '--state-dir', stack.stateDir]);
+    expect(status.stdout.split('\n')[0]).toMatch(/^DRILL plan linux-stack: run \S+ succeeded; torn down/);
+  }, 60_000);
 });

@@ -340,6 +340,53 @@ describe('SPEC 5 a run as its journal tells it (status, report, --resume)', () =
     expect(run.healthy_order).toEqual(['db', 'api']);
   });
 
+  it('a drill: run.started says drill and its stand-ins; the teardown keeps results and is finished until a resume', () => {
+    const tornDown = (service: string, stage: string, ok: boolean) =>
+      at(600, {
+        type: 'service.torn-down',
+        service,
+        stage,
+        ok,
+        action: 'signal',
+        message: ok ? 'stopped daemon pid 42' : 'could not stop',
+      } as const);
+    const hosts = {
+      db1: { address: '127.0.0.1', user: 'ops', port: 2222, identity_file: null, ssh_options: {} },
+    };
+    const file = write([
+      at(0, { ...runStarted(), mode: 'drill', hosts }),
+      at(10, starting('db', 'core')),
+      at(20, healthy('db', 'core')),
+      at(30, { type: 'service.already-healthy', service: 'api', stage: 'app' }),
+      at(500, finished('succeeded')),
+      tornDown('db', 'core', true),
+    ]);
+    const during = replayed(file);
+    expect(during).toMatchObject({ mode: 'drill', hosts, state: 'succeeded' });
+    expect(during.teardown).toEqual({ finished: false, stopped: ['db'], failed: [], left_running: [] });
+    append(file, [
+      at(700, {
+        type: 'drill.torn-down',
+        stopped: ['db'],
+        failed: [],
+        left_alone: [],
+        left_running: ['api'],
+      }),
+    ]);
+    const run = replayed(file);
+    // The results are what the drill achieved, its time the restoration's, not the teardown's.
+    expect(run.services.db?.result).toBe('healthy');
+    expect(run.duration_ms).toBe(500);
+    expect(run.teardown).toEqual({ finished: true, stopped: ['db'], failed: [], left_running: ['api'] });
+    append(file, [at(800, SAMPLES['run.resumed'])]);
+    expect(replayed(file).teardown?.finished).toBe(false);
+  });
+
+  it('a journal of before drills reads as an apply', () => {
+    const run = replayed(write([at(0, runStarted()), at(10, finished('succeeded'))]));
+    expect(run).toMatchObject({ mode: 'apply', hosts: null, teardown: null });
+  });
+
   it('a run awaiting approval names the stage; the stage not started stays pending', () => {
     const file = write([
       ...coreUp,
@@ -532,6 +579,21 @@ const SAMPLES: { [T in JournalEventType]: Sample<T> } = {
     notified: 'run.finished',
     tries: 3,
     error: 'HTTP 500',
+  },
+  'service.torn-down': {
+    type: 'service.torn-down',
+    service: 'db',
+    stage: 'core',
+    ok: true,
+    action: 'signal',
+    message: 'stopped daemon pid 42',
+  },
+  'drill.torn-down': {
+    type: 'drill.torn-down',
+    stopped: ['db'],
+    failed: [],
+    left_alone: [],
+    left_running: [],
   },
 };
 

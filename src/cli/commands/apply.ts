@@ -29,6 +29,7 @@ import type { LogFormat } from '../format-names.js';
 import { type Io, surviveHangup } from '../io.js';
 import { stateDirFlag, useStateDir } from '../state-dir.js';
 import { packageVersion } from '../version.js';
+import type { Drill } from './drill.js';
 import { loadOrFail } from './load-or-fail.js';
 
 export interface ApplyOptions {
@@ -58,12 +59,17 @@ export interface ApplyOptions {
   enforceRto?: boolean;
 }
 
-/** `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. */
+/**
+ * `restore apply <plan>`: runs the restoration and maps its outcome to SPEC exit codes. With
+ * `drill` (`restore drill`, src/cli/commands/drill.ts), the same run on stand-in hosts, torn down
+ * at its end.
+ */
 export async function runApply(
   file: string,
   options: ApplyOptions,
   io: Io,
   argv: readonly string[],
+  drill?: Drill,
 ): Promise<ExitCode> {
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -89,7 +95,8 @@ export async function runApply(
     ? undefined
     : new SpawnerLauncher(new URL('./spawner-main.js', import.meta.url));
   try {
-    const loaded = await loadOrFail(file, io);
+    // A drill's stand-ins replace the plan's hosts before anything is made from the plan.
+    const loaded = drill ? await drill.prepare(await loadOrFail(file, io)) : await loadOrFail(file, io);
     const only = parseOnly(options.only);
     const plan = only.length > 0 ? select(loaded.plan, only) : loaded.plan;
     if (options.dryRun || !spawner) {
@@ -123,6 +130,7 @@ export async function runApply(
       stateDir,
       approvalTimeoutMs,
       observe: observe.value,
+      ...(drill ? { drill } : {}),
     });
   } finally {
     spawner?.close();
@@ -136,7 +144,7 @@ function select(plan: ResolvedPlan, only: string[]): ResolvedPlan {
 }
 
 /** A validated apply, ready to run: the plan as loaded and as selected, and how it was asked for. */
-interface ApplyRequest {
+export interface ApplyRequest {
   loaded: LoadedPlan;
   plan: ResolvedPlan;
   spawner: SpawnerLauncher;
@@ -149,6 +157,8 @@ interface ApplyRequest {
   approvalTimeoutMs: number;
   /** `--otlp-endpoint`, `--metrics-file` and the OTEL_* variables, checked (src/observe/). */
   observe: ObserveChoice;
+  /** `restore drill`: its stand-ins are in `loaded`; what it starts is torn down at the end. */
+  drill?: Drill;
 }
 
 async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
@@ -179,6 +189,17 @@ async function applyLocked(request: ApplyRequest): Promise<ExitCode> {
     let resume: RunSnapshot | undefined;
     if (options.resume) {
       const target = findResumable(state);
+      // A drill is continued as a drill, a restoration as a restoration: never on the other's hosts.
+      const mode = request.drill ? 'drill' : 'apply';
+      if (target.kind !== 'new' && target.snapshot.mode !== mode) {
+        throw new UsageError(
+          `the latest run, ${target.snapshot.run}, is ${target.snapshot.mode === 'drill' ? 'a drill' : 'a restoration'}: ` +
+            `continue it with restore ${target.snapshot.mode} ${quote(request.file)} --resume, or start a new run without --resume`,
+        );
+      }
+      if (target.kind === 'done' && request.drill?.unfinished(target.snapshot)) {
+        return await request.drill.finishTeardown(request, target.snapshot);
+      }
       if (target.kind === 'done') {
         io.stderr.write(`restore: the latest run, ${target.run}, succeeded: nothing to resume\n`);
         return EXIT.ok;
@@ -280,6 +301,7 @@ async function execute(
         return warnings;
       }),
       ...(resume ? { resume } : {}),
+      ...(request.drill ? { mode: 'drill' as const, hosts: request.drill.hosts } : {}),
     });
     for (const warning of observed) io.stderr.write(`restore: warning: ${warning.message}\n`);
     io.stderr.write(
@@ -294,31 +316,35 @@ async function execute(
       );
     }
     const missed = reportMissedTargets(plan, outcome.journalFile, io);
-    switch (outcome.result) {
-      case 'succeeded':
-        if (missed && options.enforceRto) {
-          io.stderr.write(
-            'restore: every service is healthy, but a recovery time objective was missed (--enforce-rto)\n',
-          );
+    const command = request.drill ? 'drill' : 'apply';
+    const code = ((): ExitCode => {
+      switch (outcome.result) {
+        case 'succeeded':
+          if (missed && options.enforceRto) {
+            io.stderr.write(
+              'restore: every service is healthy, but a recovery time objective was missed (--enforce-rto)\n',
+            );
+            return EXIT.failed;
+          }
+          return EXIT.ok;
+        case 'failed':
           return EXIT.failed;
-        }
-        return EXIT.ok;
-      case 'failed':
-        return EXIT.failed;
-      case 'awaiting-approval':
-        io.stderr.write(
-          `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
-            continueWith(file, outcome.awaiting ?? '', plan, stateDirFlag(stateDir)),
-        );
-        return EXIT.awaitingApproval;
-      case 'interrupted':
-        io.stderr.write(
-          `restore: interrupted; continue with: restore apply ${quote(file)} --resume${stateDirFlag(stateDir)}\n`,
-        );
-        return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
-      default:
-        return unreachable(outcome.result);
-    }
+        case 'awaiting-approval':
+          io.stderr.write(
+            `restore: stopped before stage "${outcome.awaiting}", which needs approval.\n` +
+              continueWith(file, outcome.awaiting ?? '', plan, stateDirFlag(stateDir), command),
+          );
+          return EXIT.awaitingApproval;
+        case 'interrupted':
+          io.stderr.write(
+            `restore: interrupted; continue with: restore ${command} ${quote(file)} --resume${stateDirFlag(stateDir)}\n`,
+          );
+          return controller.signal.reason === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+        default:
+          return unreachable(outcome.result);
+      }
+    })();
+    return request.drill ? request.drill.exitCode(code, outcome.teardown, io) : code;
   } finally {
     view.stop?.();
     process.off('SIGINT', onSignal);
@@ -395,14 +421,20 @@ async function askYesNo(
  * How to go on after exit 4: `--approve` for a gate that one unsigned approval opens; otherwise
  * the approvals `restore approve` records, then `--resume`.
  */
-function continueWith(file: string, stage: string, plan: ResolvedPlan, flag: string): string {
+function continueWith(
+  file: string,
+  stage: string,
+  plan: ResolvedPlan,
+  flag: string,
+  command: 'apply' | 'drill' = 'apply',
+): string {
   const rule = plan.stages.find((s) => s.name === stage)?.approval_rule;
   if (!rule || (rule.approvers === 1 && !rule.signed))
-    return `Continue with: restore apply ${quote(file)} --resume --approve ${stage}${flag}\n`;
+    return `Continue with: restore ${command} ${quote(file)} --resume --approve ${stage}${flag}\n`;
   const how = `${rule.approvers} approval${rule.approvers === 1 ? '' : 's'}${rule.signed ? ', signed' : ''}`;
   return (
     `It needs ${how}: each approver runs restore approve ${quote(file)} --stage ${stage}${flag}` +
-    `${rule.signed ? ' --sign-with KEY' : ''}\nthen continue with: restore apply ${quote(file)} --resume${flag}\n`
+    `${rule.signed ? ' --sign-with KEY' : ''}\nthen continue with: restore ${command} ${quote(file)} --resume${flag}\n`
   );
 }
 

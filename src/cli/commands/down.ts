@@ -1,7 +1,9 @@
 import { createInterface } from 'node:readline/promises';
 import { parseOnly } from '../../plan/select.js';
+import { standInsFromRecord, withStandIns } from '../../plan/stand-ins.js';
 import { colorsFor } from '../../report/style.js';
 import { stopOrder, stopService, withDependents } from '../../run/engine/down.js';
+import { loadRun } from '../../run/engine/resume.js';
 import { Places } from '../../run/places/places.js';
 import { directLauncher } from '../../run/places/process/launch.js';
 import { checkPlanState, planState } from '../../run/state/state-dir.js';
@@ -35,8 +37,8 @@ export async function runDown(file: string, options: DownOptions, io: Io): Promi
 }
 
 async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSignal): Promise<ExitCode> {
-  const loaded = await loadOrFail(file, io);
-  const plan = loaded.plan;
+  const written = await loadOrFail(file, io);
+  const plan = written.plan;
   const only = parseOnly(options.only);
   for (const name of only) {
     if (!(name in plan.services)) {
@@ -46,12 +48,26 @@ async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSig
       );
     }
   }
-  const selected = only.length > 0 ? withDependents(plan, only) : new Set(Object.keys(plan.services));
-  const order = stopOrder(plan, selected);
   // Before asking: the state dir it acts on is said, and one that cannot be trusted refuses here.
   const stateDir = useStateDir(options.stateDir, file, io).dir;
   const state = planState(stateDir, plan.name);
   checkPlanState(state, stateDir);
+  // After a drill on stand-ins, its services run there, and the plan's real hosts are not touched.
+  const latest = loadRun(state);
+  const standIns =
+    latest?.mode === 'drill' && latest.hosts ? standInsFromRecord(latest.hosts, plan) : undefined;
+  if (latest?.mode === 'drill' && latest.hosts && !standIns)
+    throw new CommandError(
+      `the latest run, ${latest.run}, is a drill on stand-in hosts, and the plan has hosts it did not map; nothing was stopped`,
+      EXIT.invalid,
+    );
+  const loaded = standIns ? withStandIns(written, standIns) : written;
+  if (loaded !== written)
+    io.stderr.write(
+      `restore: the latest run, ${latest!.run}, is a drill: stopping on the stand-in hosts it recorded\n`,
+    );
+  const selected = only.length > 0 ? withDependents(plan, only) : new Set(Object.keys(plan.services));
+  const order = stopOrder(loaded.plan, selected);
   const names = order.map((s) => s.name).join(', ');
 
   if (!options.yes) {
@@ -76,7 +92,7 @@ async function down(file: string, options: DownOptions, io: Io, hungUp: AbortSig
   let failures = 0;
   let leftAlone = 0;
   const places = new Places({
-    plan,
+    plan: loaded.plan,
     planDir: loaded.dir,
     state,
     secrets: loaded.secretValues,

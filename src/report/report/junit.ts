@@ -2,6 +2,7 @@ import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { formatDuration } from '../../util/duration.js';
 import type { RtoTable } from '../rto.js';
 import { breachWords, metWord, type RtoEntry, rtoEntries } from './rto-view.js';
+import { drillMark } from './status.js';
 import { xmlText } from './text.js';
 
 /**
@@ -35,7 +36,7 @@ export function renderReportJunit(
   const all = `tests="${entries.length + targets.length}" failures="${failed + targetsFailed}" errors="0"`;
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="restore ${xmlText(run.plan)}" ${all} time="${time}">`,
+    `<testsuites name="${drillMark(run)}restore ${xmlText(run.plan)}" ${all} time="${time}">`,
     `  <testsuite name="${xmlText(run.plan)}" id="${xmlText(run.run)}" ${counts} skipped="${skipped}" time="${time}" timestamp="${xmlText(run.started_at)}">`,
   ];
   for (const [name, s] of entries) {

@@ -3,6 +3,7 @@ import { formatDuration, formatElapsed } from '../../util/duration.js';
 import type { RtoTable } from '../rto.js';
 import { RESULT_WORDS } from '../run/words.js';
 import { achievedWords, breachWords, type RtoEntry, rtoEntries } from './rto-view.js';
+import { drillMark, teardownNote } from './status.js';
 import { markdownCode, markdownCodeBlock } from './text.js';
 
 /**
@@ -16,9 +17,10 @@ export function renderReportMarkdown(
   tails: ReadonlyMap<string, readonly string[]> = new Map(),
   rto?: RtoTable,
 ): string {
-  const out = [`# Restoration report: \`${run.plan}\``, ''];
+  const out = [`# ${drillMark(run)}Restoration report: \`${run.plan}\``, ''];
   if (rto) out.push(...rtoSection(run, rto));
   out.push(`- **Run:** \`${run.run}\``);
+  if (run.teardown) out.push(`- **Drill:** a rehearsal${teardownNote(run)}`);
   out.push(
     `- **Result:** ${run.state}${run.awaiting ? ` (waiting for approval of stage \`${run.awaiting}\`)` : ''}`,
   );

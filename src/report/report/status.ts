@@ -22,6 +22,10 @@ export function statusJson(
     started_at: run.started_at,
     finished_at: run.finished_at,
     duration_ms: run.duration_ms,
+    // A rehearsal says so (SPEC section 10), with its stand-ins and what its teardown did.
+    mode: run.mode,
+    ...(run.hosts ? { hosts: run.hosts } : {}),
+    ...(run.teardown ? { teardown: run.teardown } : {}),
     ...(run.awaiting ? { awaiting: run.awaiting } : {}),
     ...(rto?.plan ? { rto: rtoJson(rto.plan) } : {}),
     approval_wait_ms: run.approval_wait_ms,
@@ -68,7 +72,7 @@ export function renderStatusText(
 ): string {
   if (!run) return `plan ${plan}: no run yet\n`;
   const head = [
-    `${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}`,
+    `${drillMark(run, c)}${c.bold(`plan ${plan}`)}: run ${run.run} ${run.state}${run.awaiting ? ` before stage ${run.awaiting} (needs approval)` : ''}${teardownNote(run)}`,
     `started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}, took ${formatElapsed(run.duration_ms)}` : ''}`,
     '',
   ];
@@ -81,4 +85,19 @@ export function renderStatusText(
   const reasons = why.length > 0 ? ['', ...why.map(([name, s]) => `${c.red(name)}: ${s.reason}`)] : [];
   const targets = rto ? rtoTextLines(rto, plan, c) : [];
   return `${[...head, ...alignColumns(rows), ...reasons, ...targets].join('\n')}\n`;
+}
+
+/** The first word of a drill's first line (SPEC section 10): nobody takes a rehearsal for a restoration. */
+export function drillMark(run: RunSnapshot, c?: Colors): string {
+  if (run.mode !== 'drill') return '';
+  return `${c ? c.yellow('DRILL') : 'DRILL'} `;
+}
+
+/** What a drill's teardown did, after the run's state on its first line. */
+export function teardownNote(run: RunSnapshot): string {
+  const t = run.teardown;
+  if (!t) return '';
+  if (!t.finished) return '; teardown not finished (restore drill --resume finishes it)';
+  const failed = t.failed.length > 0 ? `, FAILED to stop ${t.failed.join(', ')}` : '';
+  return `; torn down (${t.stopped.length} stopped${failed})`;
 }

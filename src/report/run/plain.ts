@@ -8,6 +8,8 @@ import {
   inFlightWords,
   notifyFailedWords,
   plural,
+  teardownWords,
+  tornDownWords,
   verifiedWords,
   via,
   waitingWords,
@@ -31,7 +33,7 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         const names = event.stages.flatMap((s) => s.services);
         width = Math.max(8, ...names.map((n) => n.length));
         write(
-          `${c.bold(`restore apply ${event.plan}`)}: ${plural(names.length, 'service')} in ${plural(event.stages.length, 'stage')}, run ${event.run}\n`,
+          `${c.bold(`restore ${event.mode ?? 'apply'} ${event.plan}`)}: ${plural(names.length, 'service')} in ${plural(event.stages.length, 'stage')}, run ${event.run}\n`,
         );
         return;
       }
@@ -152,6 +154,17 @@ export function plainRenderer(write: (text: string) => void, c: Colors, verbose:
         return;
       case 'notify.failed':
         line(event.time, c.yellow(notifyFailedWords(event)));
+        return;
+      case 'service.torn-down': {
+        const paint = event.ok ? (event.action === 'left-alone' ? c.dim : c.yellow) : c.red;
+        line(event.time, `${who(event.service)}  ${paint(tornDownWords(event))}`);
+        return;
+      }
+      case 'drill.torn-down':
+        line(
+          event.time,
+          event.failed.length > 0 ? c.red(teardownWords(event)) : c.bold(teardownWords(event)),
+        );
         return;
       case 'run.finished':
       case 'run.output-lost':

@@ -8,6 +8,8 @@ import {
   inFlightWords,
   notifyFailedWords,
   plural,
+  teardownWords,
+  tornDownWords,
   verifiedWords,
   via,
   waitingWords,
@@ -148,7 +150,7 @@ export function createTtyRenderer(
       case 'run.started':
       case 'run.resumed':
         started = event.time;
-        header = `${c.bold(`restore apply ${event.plan}`)}  ${c.dim(`${event.type === 'run.resumed' ? 'resuming run' : 'run'} ${event.run}`)}`;
+        header = `${c.bold(`restore ${event.type === 'run.started' ? (event.mode ?? 'apply') : 'apply'} ${event.plan}`)}  ${c.dim(`${event.type === 'run.resumed' ? 'resuming run' : 'run'} ${event.run}`)}`;
         for (const stage of event.stages) {
           stages.push({
             name: stage.name,
@@ -251,6 +253,17 @@ export function createTtyRenderer(
       case 'run.interrupted':
         above(c.yellow(`interrupted by ${event.signal}: nothing new starts, in-flight commands are stopped`));
         break;
+      case 'service.torn-down': {
+        // After run.finished: the live region is done, so these are plain lines under the summary.
+        const mark = event.ok ? (event.action === 'left-alone' ? c.dim('-') : c.yellow('↓')) : c.red('✗');
+        stream.write(`${mark} ${event.service}: ${tornDownWords(event)}\n`);
+        return;
+      }
+      case 'drill.torn-down':
+        stream.write(
+          `${event.failed.length > 0 ? c.red(teardownWords(event)) : c.bold(teardownWords(event))}\n`,
+        );
+        return;
       case 'run.finished':
         for (const stage of stages)
           if (stage.state === 'waiting' && !stage.note.includes('approval')) stage.note += ', not started';

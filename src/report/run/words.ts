@@ -94,3 +94,23 @@ export function notifyFailedWords(event: {
 }): string {
   return `notification not delivered: ${event.kind} notify[${event.sink}] (${event.target}), ${event.notified}, ${event.tries} ${event.tries === 1 ? 'try' : 'tries'}: ${event.error}; the run is not affected`;
 }
+
+/** A drill's teardown of one service, in one line (SPEC section 10). */
+export function tornDownWords(event: { ok: boolean; action: string; message: string }): string {
+  if (!event.ok) return `teardown FAILED: ${event.message}`;
+  return event.action === 'left-alone' ? event.message : `torn down: ${event.message}`;
+}
+
+/** The end of a drill's teardown, in one line. */
+export function teardownWords(event: {
+  stopped: readonly string[];
+  failed: readonly string[];
+  left_running: readonly string[];
+}): string {
+  const failed = event.failed.length > 0 ? `; FAILED to stop ${event.failed.join(', ')}` : '';
+  const running =
+    event.left_running.length > 0
+      ? `; left running what the drill did not start: ${event.left_running.join(', ')}`
+      : '';
+  return `drill teardown: ${plural(event.stopped.length, 'service')} stopped${failed}${running}`;
+}

@@ -1,6 +1,13 @@
 import type { LoadedPlan } from '../../plan/load.js';
 import type { ResolvedPlan, ResolvedService } from '../../plan/model.js';
-import { EventBus, type Listener, type RunResult, type ServiceSummary } from '../events.js';
+import {
+  EventBus,
+  type Listener,
+  type RunMode,
+  type RunResult,
+  type ServiceSummary,
+  type StandInHost,
+} from '../events.js';
 import { Places } from '../places/places.js';
 import type { Launcher } from '../places/process/launch.js';
 import { probeRound } from '../probes/round.js';
@@ -17,6 +24,7 @@ import { restoreService, reverifyIntegrity } from './restore-service.js';
 import { rollBack } from './rollback.js';
 import { runStages, type SchedulerOutcome } from './scheduler.js';
 import type { ServiceContext, ServiceOutcome } from './service-context.js';
+import { type TeardownOutcome, tearDown } from './teardown.js';
 
 export interface ApplyRequest {
   loaded: LoadedPlan;
@@ -44,6 +52,10 @@ export interface ApplyRequest {
    * records the warnings they return.
    */
   finishers?: readonly (() => Promise<readonly { source: string; message: string }[]>)[];
+  /** `drill`: after the run, whatever its result, what it started is stopped (SPEC section 10). */
+  mode?: RunMode;
+  /** A drill's `--hosts` stand-ins, recorded with `run.started` (`plan` already uses them). */
+  hosts?: Record<string, StandInHost>;
 }
 
 /** An output whose reader may go away (a closed pipe, a hung-up terminal). */
@@ -63,6 +75,8 @@ export interface ApplyOutcome {
   services: Record<string, ServiceSummary>;
   /** A write to the journal or the run log failed (a full disk): the run was stopped there. */
   stateError?: StateError;
+  /** A drill's teardown, after `run.finished`. */
+  teardown?: TeardownOutcome;
 }
 
 /**
@@ -108,6 +122,8 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
   });
   const context: ServiceContext = { bus, places, signal, secrets: loaded.secretValues };
   // Approvals given earlier in this run hold (SPEC section 5), each name once per stage.
+  let drill: (() => Promise<TeardownOutcome>) | undefined =
+    request.mode === 'drill' ? () => tearDown(files.journalFile, plan, places, bus) : undefined;
   const gate: GateContext = {
     bus,
     state,
@@ -149,6 +165,10 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       services,
       ...awaiting,
     });
+    // After run.finished, so that the run's times are the restoration's, not the teardown's.
+    const tearDownNow = drill;
+    drill = undefined;
+    const teardown = await tearDownNow?.();
     // The result is settled and shown; delivery never changes it, and never holds it long.
     await notifier?.finish(signal);
     return {
@@ -160,8 +180,11 @@ export async function applyPlan(request: ApplyRequest): Promise<ApplyOutcome> {
       durationMs: finished.duration_ms,
       services: finished.services,
       ...(files.failure.aborted ? { stateError: files.failure.reason as StateError } : {}),
+      ...(teardown ? { teardown } : {}),
     };
   } finally {
+    // A drill that ended in a bug of restore still stops what it started, as far as it can.
+    await drill?.().catch(() => undefined);
     notifier?.close();
     for (const stop of unwatch) stop();
     for (const finish of request.finishers ?? []) {
@@ -223,7 +246,14 @@ function announce(bus: EventBus, request: ApplyRequest, run: string): void {
   }
   const selected = new Set(Object.keys(plan.services));
   const notSelected = Object.keys(loaded.plan.services).filter((name) => !selected.has(name));
-  bus.emit({ type: 'run.started', ...common, file: loaded.file, not_selected: notSelected });
+  bus.emit({
+    type: 'run.started',
+    ...common,
+    file: loaded.file,
+    not_selected: notSelected,
+    mode: request.mode ?? 'apply',
+    ...(request.hosts ? { hosts: request.hosts } : {}),
+  });
 }
 
 /** Each host's own cap on services in flight there. */

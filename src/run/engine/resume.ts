@@ -12,8 +12,8 @@ export type ResumeTarget =
   | { kind: 'continue'; snapshot: RunSnapshot; journal: string }
   /** Nothing to continue (no run yet, or the latest was killed before it started): a new run. */
   | { kind: 'new'; reason: string }
-  /** The latest run succeeded: nothing to do. */
-  | { kind: 'done'; run: string };
+  /** The latest run succeeded: nothing to do (but a drill's unfinished teardown). */
+  | { kind: 'done'; run: string; snapshot: RunSnapshot };
 
 /** Journals of a plan, oldest first (run ids sort by time). */
 export function journals(state: PlanState): string[] {
@@ -29,7 +29,7 @@ export function findResumable(state: PlanState): ResumeTarget {
   if (!latest) return { kind: 'new', reason: 'there is no earlier run of this plan' };
   const snapshot = readRun(latest);
   if (!snapshot) return { kind: 'new', reason: 'the latest run was stopped before it recorded its start' };
-  if (snapshot.state === 'succeeded') return { kind: 'done', run: snapshot.run };
+  if (snapshot.state === 'succeeded') return { kind: 'done', run: snapshot.run, snapshot };
   return { kind: 'continue', snapshot, journal: latest };
 }
 

@@ -60,6 +60,8 @@ const JOURNAL_EVENTS = {
   'run.interrupted': true,
   'run.finished': true,
   'notify.failed': true,
+  'service.torn-down': true,
+  'drill.torn-down': true,
 } as const satisfies Record<JournalEventType, true>;
 
 export const JOURNAL_EVENT_TYPES = Object.keys(JOURNAL_EVENTS) as JournalEventType[];

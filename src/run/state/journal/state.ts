@@ -1,5 +1,5 @@
 import { unreachable } from '../../../util/unreachable.js';
-import type { RunResult, ServiceResult, StageFinished } from '../../events.js';
+import type { RunMode, RunResult, ServiceResult, StageFinished, StandInHost } from '../../events.js';
 import { RunTimes, type RunTimesSeed, type TimedStep } from '../../times.js';
 import type { JournalEntry, JournalEventType } from './format.js';
 import { type JournalRead, readJournal } from './read.js';
@@ -42,6 +42,24 @@ export interface RunSnapshot {
   stages: Record<string, StageState>;
   /** Every stage's `approval_wait_ms`, summed: the part of the run spent waiting for people. */
   approval_wait_ms: number;
+  /**
+   * `drill` for `restore drill` (SPEC section 10); `apply` also for journals written before drills.
+   * The replay always sets these three; optional so that snapshots made by hand need not.
+   */
+  mode?: RunMode;
+  /** A drill's `--hosts` stand-ins; null when the plan's own hosts were used. */
+  hosts?: Record<string, StandInHost> | null;
+  /** A drill's teardown since it last (re)started; null for an apply. */
+  teardown?: Teardown | null;
+}
+
+/** What a drill's teardown has done (SPEC section 10). */
+export interface Teardown {
+  /** `drill.torn-down` recorded after the latest start or resume: nothing the drill started is left. */
+  finished: boolean;
+  stopped: string[];
+  failed: string[];
+  left_running: string[];
 }
 
 export interface StageState {
@@ -183,6 +201,9 @@ function started(first: EntryOf<'run.started'>, lines: number): RunSnapshot {
     not_selected: [...first.not_selected],
     stages: {},
     approval_wait_ms: 0,
+    mode: first.mode ?? 'apply',
+    hosts: first.hosts ?? null,
+    teardown: first.mode === 'drill' ? unfinishedTeardown() : null,
   };
   for (const stage of first.stages) {
     snapshot.stages[stage.name] = {
@@ -209,6 +230,22 @@ function step(snapshot: RunSnapshot, entry: JournalEntry): void {
       snapshot.state = 'running';
       snapshot.finished_at = null;
       snapshot.awaiting = null;
+      // A resumed drill starts services again: a teardown before does not cover them.
+      if (snapshot.teardown) snapshot.teardown = unfinishedTeardown();
+      return;
+    case 'service.torn-down':
+      // The service's result stays what the drill achieved; the teardown keeps what it did.
+      if (snapshot.teardown && !entry.ok) snapshot.teardown.failed.push(entry.service);
+      else if (snapshot.teardown && entry.action !== 'left-alone')
+        snapshot.teardown.stopped.push(entry.service);
+      return;
+    case 'drill.torn-down':
+      snapshot.teardown = {
+        finished: true,
+        stopped: entry.stopped,
+        failed: entry.failed,
+        left_running: entry.left_running,
+      };
       return;
     case 'stage.approved':
       snapshot.approvals.push({ stage: entry.stage, approver: entry.approver, time: entry.time });
@@ -363,6 +400,10 @@ function rolledBack(s: ServiceState, entry: EntryOf<'service.rolled-back'>): voi
   if (!entry.ok || entry.left_alone === true) return;
   // Its timeline keeps the span in which it became healthy.
   s.result = 'rolled-back';
+}
+
+function unfinishedTeardown(): Teardown {
+  return { finished: false, stopped: [], failed: [], left_running: [] };
 }
 
 /** A service's state, made pending in `stage` when the run first names it. */
