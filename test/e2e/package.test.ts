@@ -77,7 +77,9 @@ describe('the npm package, installed as a user would', () => {
     expect(installed.code, installed.stderr).toBe(0);
     // Only what runs is downloaded: the bundled packages are not installed.
     const modules = readdirSync(join(prefix, 'node_modules'));
-    for (const name of Object.keys(pkg.dependencies)) expect(modules).toContain(name);
+    // A scoped package (`@grpc/grpc-js`) sits in its scope's directory.
+    for (const name of Object.keys(pkg.dependencies))
+      expect(existsSync(join(prefix, 'node_modules', name)), name).toBe(true);
     for (const bundled of ['zod', 'js-yaml', 'shlex', 'log-update', 'esbuild'])
       expect(modules).not.toContain(bundled);
 

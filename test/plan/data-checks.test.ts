@@ -75,7 +75,7 @@ describe('SPEC 11: postgres, redis and log checks in the resolved plan', () => {
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
     expect(loaded.error.map((d) => d.message).join('\n')).toContain(
-      'exactly one of http, tcp, exec, postgres, redis or log; this one has redis and log',
+      'exactly one of http, tcp, exec, grpc, tls, dns, postgres, redis or log; this one has redis and log',
     );
   });
 });

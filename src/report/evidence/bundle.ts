@@ -6,6 +6,7 @@ import type { JournalEntry } from '../../run/state/journal/format.js';
 import type { RunSnapshot } from '../../run/state/journal/state.js';
 import { renderPlanJson } from '../plan/json.js';
 import { type OutputTails, REPORT_FORMATS } from '../report/formats.js';
+import { rtoTable } from '../rto.js';
 import { MANIFEST, renderManifest } from './manifest.js';
 import type { BundleEntry } from './tar.js';
 import { JOURNAL } from './verify.js';
@@ -37,7 +38,9 @@ export interface EvidenceSources {
 export function bundleFiles(sources: EvidenceSources, redactor: Redactor): BundleEntry[] {
   const { run } = sources;
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-  const reportJson = REPORT_FORMATS.json.render(run, sources.tails);
+  // The targets of the plan as applied, against what the journal says: the table `report` shows.
+  const rto = rtoTable(sources.plan.display, run);
+  const reportJson = REPORT_FORMATS.json.render(run, sources.tails, rto);
   const texts: [string, string | undefined][] = [
     [
       'bundle.json',
@@ -64,12 +67,12 @@ export function bundleFiles(sources: EvidenceSources, redactor: Redactor): Bundl
     [JOURNAL, sources.journal],
     ['journal-verify.txt', sources.verification],
     ['run.log', sources.log],
-    ['report.md', REPORT_FORMATS.markdown.render(run, sources.tails)],
+    ['report.md', REPORT_FORMATS.markdown.render(run, sources.tails, rto)],
     ['report.json', reportJson],
-    ['report.junit.xml', REPORT_FORMATS.junit.render(run, sources.tails)],
+    ['report.junit.xml', REPORT_FORMATS.junit.render(run, sources.tails, rto)],
     ['approvals.json', json(approvals(sources))],
     ['integrity.json', json(sources.entries.filter((entry) => entry.event === 'service.verified'))],
-    ['rto.json', rtoFile(JSON.parse(reportJson) as Record<string, unknown>)],
+    ['rto.json', json(rto)],
   ];
   const files = texts.flatMap(([name, text]) =>
     text === undefined ? [] : [{ name, body: Buffer.from(redactor.active ? redactor.text(text) : text) }],
@@ -85,26 +88,4 @@ function approvals(sources: EvidenceSources): unknown {
       approvals.length + problems.length > 0 ? [{ stage, approvals, problems }] : [],
     ),
   };
-}
-
-/**
- * The RTO table: what `report --format json` carries about recovery objectives (SPEC section 10:
- * `rto` at the top for the plan, `stages.<name>.rto`, `services.<name>.rto`), objects without a
- * target left out. Taken from the report so that the bundle says what the report says.
- */
-export function rtoFile(report: Record<string, unknown>): string {
-  const targets = (group: unknown) =>
-    Object.fromEntries(
-      Object.entries(typeof group === 'object' && group !== null ? group : {}).flatMap(([name, value]) => {
-        const rto = (value as { rto?: unknown } | null)?.rto;
-        return rto === undefined || rto === null ? [] : [[name, rto]];
-      }),
-    );
-  const table = {
-    plan: report.rto ?? null,
-    stages: targets(report.stages),
-    services: targets(report.services),
-    approval_wait_ms: report.approval_wait_ms ?? null,
-  };
-  return `${JSON.stringify(table, null, 2)}\n`;
 }
