@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, lstatSync, renameSync, rmSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { lstatSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ResolvedPlan } from '../plan/model.js';
 import type { Timed } from '../run/events.js';
-import { errnoOf, openStateFile, readStateFile, writeAll } from '../run/state/state-files.js';
+import { errnoOf, readStateFile, writeFileAtomic } from '../run/state/state-files.js';
 import { RunTimes, type RunTimesSeed } from '../run/times.js';
 import {
   lastSuccessIn,
@@ -177,22 +176,8 @@ export function writeMetricsFile(path: string, text: string): void {
       'it is a symbolic link, and restore does not write through links (its target was not touched)',
     );
   if (before && !before.isFile()) throw new Error('it is not a regular file');
-  // The collector reads only `*.prom`: a temp name that does not end so is never read half-written.
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openStateFile(temp, 'create');
-  try {
-    try {
-      writeAll(fd, text);
-      if (before) fchmodSync(fd, before.mode & 0o777);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  // The collector reads only `*.prom`: the temp file's name does not end so, and is never read half-written.
+  writeFileAtomic(path, text, before ? { mode: before.mode & 0o777 } : {});
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {

@@ -1,15 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseYamlLeniently } from '../../plan/parse.js';
 import { NAME_PATTERN } from '../../plan/schema.js';
 import { readPlanSource } from '../../plan/source.js';
@@ -24,7 +14,7 @@ import { parseJournal } from '../../run/state/journal/read.js';
 import { replay } from '../../run/state/journal/state.js';
 import { readPlanCopy } from '../../run/state/plan-copy.js';
 import { checkPlanState, type PlanState, planState, runJournal, runLog } from '../../run/state/state-dir.js';
-import { errnoOf, ioFailed, readStateFile, writeAll } from '../../run/state/state-files.js';
+import { errnoOf, ioFailed, readStateFile, writeFileAtomic } from '../../run/state/state-files.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { type Io, redactingIo } from '../io.js';
@@ -198,38 +188,23 @@ function outputPath(output: string | undefined, name: string, cwd: string): stri
 }
 
 /**
- * Writes the bundle whole or not at all: a temp file next to it (created exclusively, never
- * through a link, mode 0600), flushed, then renamed over the target. A place that cannot be
- * written is a usage error (2), like an unreadable file; a write that fails on the way (a full
- * disk) is an I/O error (74). Either way, nothing is left behind.
+ * Writes the bundle whole or not at all (writeFileAtomic: a temp file next to it, never through a
+ * link, mode 0600, flushed, then renamed over the target). A place that cannot be written is a
+ * usage error (2), like an unreadable file; a write that fails on the way (a full disk) is an I/O
+ * error (74). Either way, nothing is left behind.
  */
 function writeBundle(path: string, data: Buffer): void {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number;
   try {
-    fd = openSync(
-      temp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
+    writeFileAtomic(path, data);
   } catch (error) {
-    throw new UsageError(`${ioFailed(path, error).message}; nothing was written`);
-  }
-  try {
-    try {
-      writeAll(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    const words = ioFailed(path, error).message;
-    if (errnoOf(error) === 'EISDIR') throw new UsageError(`${words}; nothing was written`);
-    throw new CommandError(`${words}; nothing was written`, EXIT.ioError);
+    const words = `${ioFailed(path, error).message}; nothing was written`;
+    // The disk failing under the write is an I/O error; anything else is a place that cannot be written.
+    if (WRITE_FAILURES.has(errnoOf(error) ?? '')) throw new CommandError(words, EXIT.ioError);
+    throw new UsageError(words);
   }
 }
+
+const WRITE_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG']);
 
 /** `restore evidence verify <file>`: 0 when the bundle holds, 1 naming the first thing that does not. */
 export async function runEvidenceVerify(file: string, io: Io): Promise<ExitCode> {

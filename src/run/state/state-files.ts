@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fchmodSync,
   fstatSync,
   fsyncSync,
   lstatSync,
@@ -15,7 +16,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * State files are opened as state, not as paths (STYLE section 9): no symbolic link is ever
@@ -105,17 +106,24 @@ export function writeAll(fd: number, data: string | Buffer): void {
 }
 
 /**
- * Replaces a whole small file (a pid file, the lock) atomically: a temp file next to it, created
- * exclusively (never through a link) with mode 0600, written, flushed to disk, then renamed over
- * it. A crash at any point leaves the old content or the new, never an empty or half file; a
- * link at `path` is replaced, its target untouched.
+ * Replaces a whole file (a pid file, the lock, a metrics file, an evidence bundle) atomically: a
+ * temp file next to it, created exclusively (never through a link) with mode 0600 (or `mode`),
+ * written, flushed to disk, then renamed over it. A crash at any point leaves the old content or
+ * the new, never an empty or half file; a link at `path` is replaced, its target untouched. The
+ * temp name starts with a dot and ends in `.tmp`, so a reader of `*.prom` or `*.tar.gz` never
+ * sees it.
  */
-export function writeFileAtomic(path: string, content: string): void {
-  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+export function writeFileAtomic(
+  path: string,
+  content: string | Buffer,
+  options: { mode?: number } = {},
+): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openStateFile(temp, 'create');
   try {
     try {
       writeAll(fd, content);
+      if (options.mode !== undefined) fchmodSync(fd, options.mode);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
