@@ -501,6 +501,35 @@ describe('SPEC 10: restore evidence refuses what it cannot bundle, and writes no
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 
+  it('a disk that fills while the bundle is written: exit 74, one line, nothing left behind', async () => {
+    const dir = workDir();
+    // Output that does not compress (random base64) makes the bundle larger than the disk below.
+    const noisy = `${JSON.stringify(process.execPath)} -e 'console.log(require("crypto").randomBytes(48000).toString("base64"))'`;
+    writePlan(dir, { services: { a: { start: { run: noisy, shell: true } } } });
+    expect((await cli(dir, ['apply', 'plan.yaml'])).code).toBe(EXIT.ok);
+    const small = join(dir, 'small');
+    mkdirSync(small);
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0700', 'tmpfs', small], {
+      encoding: 'utf8',
+    });
+    expect(mounted.status, `mount: ${mounted.stderr}`).toBe(0);
+    try {
+      const full = await cli(dir, ['evidence', 'plan.yaml', '-o', join(small, 'bundle.tar.gz')]);
+      expect(full.code, full.stderr).toBe(EXIT.ioError);
+      const said = full.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('restore: ') && !line.includes('state dir'));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toMatch(/no space left on the device; nothing was written$/);
+      expect(hasStackTrace(full.stderr)).toBe(false);
+      // Neither the bundle nor its temp file is left on the full disk.
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      const unmounted = spawnSync('umount', [small], { encoding: 'utf8' });
+      expect(unmounted.status, `umount: ${unmounted.stderr}`).toBe(0);
+    }
+  });
+
   it('a run still in progress: exit 5, nothing written', async () => {
     const dir = workDir();
     writePlan(dir, { services: { slow: { start: 'sleep 30' } } });
