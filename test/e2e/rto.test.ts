@@ -176,6 +176,23 @@ describe('SPEC 10 RTO targets: achieved, reported, enforced', () => {
     expect(text).toMatch(/^service slow +500ms +\d+\.\ds +MISSED$/m);
   }, 60_000);
 
+  it('a target edited after the run does not re-judge it: status and report read the targets the run applied', async () => {
+    const dir = workDir();
+    writePlan(dir, MIXED);
+    expect((await cli(dir, ['apply', 'plan.yaml'])).code).toBe(EXIT.ok);
+    // Loosened once the run had missed it: the run kept the plan it applied, and is judged by it.
+    writePlan(dir, {
+      ...MIXED,
+      stages: [MIXED.stages[0], { name: 'apps', rto: '10m' }],
+      services: { ...MIXED.services, slow: { ...MIXED.services.slow, rto: '10m' } },
+    });
+    for (const command of ['status', 'report']) {
+      const shown = await json(dir, [command, 'plan.yaml']);
+      expect(shown.services.slow!.rto, command).toMatchObject({ rto_ms: 500, met: false });
+      expect(shown.stages.apps!.rto, command).toMatchObject({ rto_ms: 1000, met: false });
+    }
+  }, 60_000);
+
   it('a failed service misses its target with nothing achieved, and the plan with it', async () => {
     const dir = workDir();
     writePlan(dir, { rto: '10m', services: { db: { start: 'false', rto: '1m' } } });

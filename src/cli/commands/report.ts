@@ -2,6 +2,7 @@ import { REPORT_FORMATS } from '../../report/report/formats.js';
 import { outputTails } from '../../report/report/output-tail.js';
 import { rtoTable } from '../../report/rto.js';
 import { loadRun } from '../../run/engine/resume.js';
+import { appliedPlan } from '../../run/state/plan-copy.js';
 import { checkPlanState, planState, runLog } from '../../run/state/state-dir.js';
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -39,6 +40,7 @@ export async function runReport(file: string, options: ReportOptions, io: Io): P
   const tails = format.tails
     ? await outputTails(runLog(state, run.run), failed)
     : new Map<string, string[]>();
-  io.stdout.write(format.render(run, tails, rtoTable(loaded.plan, run)));
+  // Targets as the run applied them, not as the plan file says now.
+  io.stdout.write(format.render(run, tails, rtoTable(appliedPlan(state, run.run, loaded.plan), run)));
   return EXIT.ok;
 }

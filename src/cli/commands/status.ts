@@ -2,6 +2,7 @@ import { STATUS_FORMATS } from '../../report/report/formats.js';
 import { rtoTable } from '../../report/rto.js';
 import { colorsFor } from '../../report/style.js';
 import { loadRun } from '../../run/engine/resume.js';
+import { appliedPlan } from '../../run/state/plan-copy.js';
 import { checkPlanState, planState } from '../../run/state/state-dir.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { StatusFormat } from '../format-names.js';
@@ -22,7 +23,8 @@ export async function runStatus(file: string, options: StatusOptions, io: Io): P
   const { dir } = useStateDir(options.stateDir, file, io);
   const state = planState(dir, name);
   const run = checkPlanState(state, dir) ? loadRun(state) : undefined;
-  const rto = run ? rtoTable(loaded.plan, run) : undefined;
+  // Targets as the run applied them, not as the plan file says now.
+  const rto = run ? rtoTable(appliedPlan(state, run.run, loaded.plan), run) : undefined;
   io.stdout.write(STATUS_FORMATS[options.format](name, run, colorsFor(io.stdout, io.env), rto));
   return EXIT.ok;
 }

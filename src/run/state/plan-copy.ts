@@ -34,3 +34,12 @@ export function readPlanCopy(
   if (resolved === undefined) return undefined;
   return { text: readStateFile(planCopyFile(state, run)), display: JSON.parse(resolved) as ResolvedPlan };
 }
+
+/**
+ * The plan a run is judged against (its RTO targets): the copy it kept at its start, else, for a
+ * run made before restore kept copies, the plan file as it is now. Editing a target after a run
+ * does not re-judge that run.
+ */
+export function appliedPlan(state: PlanState, run: string, current: ResolvedPlan): ResolvedPlan {
+  return readPlanCopy(state, run)?.display ?? current;
+}
