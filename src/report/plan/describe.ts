@@ -15,6 +15,7 @@ import {
 } from '../../plan/model.js';
 import type { LiveStatus } from '../../run/engine/live.js';
 import { formatDuration } from '../../util/duration.js';
+import { hostPort } from '../../util/host-port.js';
 
 /**
  * Words shared by the human renderers of a plan (text and markdown): a reviewer must see the exact
@@ -72,7 +73,7 @@ export function describeCheck(check: ResolvedCheck): string {
       return parts.join(', ');
     }
     case 'tcp':
-      return `tcp ${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+      return `tcp ${hostPort(check.host, check.port)}`;
     case 'exec':
       return `exec ${formatCommand(check.command)}`;
     case 'grpc':
@@ -90,11 +91,6 @@ export function describeCheck(check: ResolvedCheck): string {
     case 'log':
       return `log line matches /${check.matches}/`;
   }
-}
-
-/** `127.0.0.1:5432`, `[::1]:5432`, or a socket directory `/run/pg:5432`. */
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** One `verify:` item in one line, its digest in full: a reviewer compares it with the release's. */

@@ -1,4 +1,5 @@
 import type { GrpcCheck } from '../../plan/model.js';
+import { hostPort } from '../../util/host-port.js';
 import { oneLine, probeOnce } from './settle.js';
 import type { CheckResult } from './types.js';
 
@@ -52,7 +53,7 @@ export async function grpcCheck(
   check: GrpcCheck,
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<CheckResult> {
-  const address = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+  const address = hostPort(check.host, check.port);
   const target = `${address}${check.service === '' ? '' : ` ${check.service}`}`;
   const started = performance.now();
   const grpc = await grpcJs();

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import type { TcpCheck } from '../../plan/model.js';
+import { hostPort } from '../../util/host-port.js';
 import { networkFailure, probeOnce } from './settle.js';
 import type { CheckResult } from './types.js';
 
@@ -11,7 +12,7 @@ export function tcpCheck(
   check: TcpCheck,
   options: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<CheckResult> {
-  const target = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+  const target = hostPort(check.host, check.port);
   return probeOnce('tcp', target, options, (done) => {
     // A port out of range is rejected synchronously by node:net: probeOnce reports the throw.
     const socket = connect({ host: check.host, port: check.port });

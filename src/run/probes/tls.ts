@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
 import type { TlsCheck } from '../../plan/model.js';
 import { formatDuration } from '../../util/duration.js';
+import { hostPort } from '../../util/host-port.js';
 import { networkFailure, oneLine, probeOnce } from './settle.js';
 import type { CheckResult } from './types.js';
 
@@ -50,7 +51,7 @@ export async function tlsCheck(
   check: TlsCheck,
   options: { timeoutMs: number; signal?: AbortSignal; planDir: string; now?: () => number },
 ): Promise<CheckResult> {
-  const target = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+  const target = hostPort(check.host, check.port);
   const started = performance.now();
   const ca = check.ca === null ? null : await readCaFile(check.ca, options.planDir);
   const left = Math.max(1, options.timeoutMs - (performance.now() - started));
