@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
 import type { PostgresCheck } from '../../plan/model.js';
+import { hostPort } from '../../util/host-port.js';
+import { passwordFrom } from './password.js';
 import { networkFailure, oneLine, probeOnce, unloaded } from './settle.js';
 import type { CheckResult } from './types.js';
 
@@ -21,8 +23,7 @@ export async function postgresCheck(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CheckResult> {
   const user = check.user ?? currentUser();
-  const where = check.host.includes(':') ? `[${check.host}]` : check.host;
-  const target = `${user}@${where}:${check.port}/${check.database}`;
+  const target = `${user}@${hostPort(check.host, check.port)}/${check.database}`;
   // Loaded before the deadline starts: the first round must not time out on loading the client
   // (half a second on a busy machine), which is restore's cost, not the server's.
   let pg: typeof import('pg').default;
@@ -32,13 +33,10 @@ export async function postgresCheck(
     return unloaded('postgres', target, 'pg', error);
   }
   return probeOnce('postgres', target, options, (done) => {
-    let password: string | undefined;
-    if (check.password_env !== null) {
-      password = env[check.password_env];
-      if (password === undefined) {
-        done(false, `password_env ${check.password_env} is not set`);
-        return undefined;
-      }
+    const login = passwordFrom(check.password_env, env);
+    if (!login.ok) {
+      done(false, login.error);
+      return undefined;
     }
     let client: import('pg').Client | undefined;
     const end = () => {
@@ -53,7 +51,7 @@ export async function postgresCheck(
           user,
           database: check.database,
           // Without password_env, pg does what libpq does: PGPASSWORD, then ~/.pgpass.
-          ...(password !== undefined ? { password } : {}),
+          ...login.value,
           connectionTimeoutMillis: options.timeoutMs,
           application_name: 'restore health check',
         });

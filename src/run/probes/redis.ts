@@ -1,4 +1,6 @@
 import type { RedisCheck } from '../../plan/model.js';
+import { hostPort } from '../../util/host-port.js';
+import { passwordFrom } from './password.js';
 import { networkFailure, oneLine, probeOnce, unloaded } from './settle.js';
 import type { CheckResult } from './types.js';
 
@@ -17,7 +19,7 @@ export async function redisCheck(
   options: { timeoutMs: number; signal?: AbortSignal },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CheckResult> {
-  const target = `${check.host.includes(':') ? `[${check.host}]` : check.host}:${check.port}`;
+  const target = hostPort(check.host, check.port);
   // Loaded before the deadline starts, as the postgres check does its client.
   let Redis: typeof import('ioredis').Redis;
   try {
@@ -26,13 +28,10 @@ export async function redisCheck(
     return unloaded('redis', target, 'ioredis', error);
   }
   return probeOnce('redis', target, options, (done) => {
-    let password: string | undefined;
-    if (check.password_env !== null) {
-      password = env[check.password_env];
-      if (password === undefined) {
-        done(false, `password_env ${check.password_env} is not set`);
-        return undefined;
-      }
+    const login = passwordFrom(check.password_env, env);
+    if (!login.ok) {
+      done(false, login.error);
+      return undefined;
     }
     let client: import('ioredis').Redis | undefined;
     const end = () => {
@@ -43,7 +42,7 @@ export async function redisCheck(
         client = new Redis({
           host: check.host,
           port: check.port,
-          ...(password !== undefined ? { password } : {}),
+          ...login.value,
           lazyConnect: true,
           connectTimeout: options.timeoutMs,
           retryStrategy: () => null,
