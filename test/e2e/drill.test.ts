@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli, spawnCli } from '../helpers/cli.js';
 import { daemon, events, FIXTURE, tcp, useWorkDirs } from '../helpers/e2e.js';
-import { freePorts } from '../helpers/ports.js';
+import { freePorts, listening } from '../helpers/ports.js';
 import { eventually, isAlive, processesWith } from '../helpers/processes.js';
 import { useRemoteWorkDirs, useSshd } from '../helpers/sshd.js';
 import { useTempDir, writeFile } from '../helpers/tmp.js';
@@ -26,17 +26,6 @@ const drill = (dir: string, ...args: string[]) =>
 
 function plan(dir: string, body: Record<string, unknown>): void {
   writeFile(dir, 'plan.yaml', JSON.stringify({ version: 1, name: 'rehearse', ...body }, null, 2));
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.on('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }
 
 const pidOf = (dir: string, service: string) => {

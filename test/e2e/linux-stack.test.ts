@@ -6,13 +6,12 @@
 // them this test fails, it never skips.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { type CliResult, hasStackTrace, ROOT, runCli } from '../helpers/cli.js';
 import { events } from '../helpers/e2e.js';
-import { freePorts } from '../helpers/ports.js';
+import { freePorts, listening } from '../helpers/ports.js';
 import { eventually, isAlive, killDaemonsUnder } from '../helpers/processes.js';
 import { useTempDir } from '../helpers/tmp.js';
 
@@ -203,22 +202,6 @@ const apply = (stack: Stack, ...flags: string[]) =>
   cli(stack, ['apply', PLAN, '--state-dir', stack.stateDir, ...flags]);
 
 const SERVICES = ['layout', 'pg-init', 'postgres', 'redis', 'app', 'nginx-conf', 'nginx'];
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.on('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;

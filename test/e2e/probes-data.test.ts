@@ -15,7 +15,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +22,7 @@ import { stringify } from 'yaml';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { hasStackTrace, runCli } from '../helpers/cli.js';
 import { events, useWorkDirs } from '../helpers/e2e.js';
-import { freePorts } from '../helpers/ports.js';
+import { freePorts, listening } from '../helpers/ports.js';
 import { eventually } from '../helpers/processes.js';
 
 const AS_ROOT = process.getuid?.() === 0;
@@ -81,20 +80,9 @@ function everythingWritten(file: string, result: { stdout: string; stderr: strin
   return [result.stdout, result.stderr, ...files].join('\n');
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 async function waitForPort(port: number, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!(await portOpen(port))) {
+  while (!(await listening(port))) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what} on port ${port}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
