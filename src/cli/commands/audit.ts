@@ -3,9 +3,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { verifyApproval } from '../../run/engine/approval-signature.js';
 import { canonicalRecord } from '../../run/state/approvals-inbox.js';
 import { parseJournal } from '../../run/state/journal/read.js';
-import { UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { readNamedFile } from '../named-file.js';
 import { readPlan } from './load-or-fail.js';
 
 export interface AuditOptions {
@@ -15,20 +15,7 @@ export interface AuditOptions {
 
 /** `restore audit verify <journal>`: exit 0 with the line count when the hash chain holds, else 1. */
 export async function runAuditVerify(file: string, io: Io, options: AuditOptions = {}): Promise<ExitCode> {
-  let read: ReturnType<typeof parseJournal>;
-  try {
-    // A file the user names: followed if it is a link (state files of a run never are).
-    read = parseJournal(readFileSync(file, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `${file}: no such file`
-        : code === 'EISDIR'
-          ? `${file} is a directory`
-          : `${file}: cannot read (${code})`,
-    );
-  }
+  const read = parseJournal(readNamedFile(file).toString('utf8'));
   if (read.broken) {
     io.stdout.write(`${file}: chain broken at line ${read.broken.line}: ${read.broken.reason}\n`);
     return EXIT.invalid;

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseYamlLeniently } from '../../plan/parse.js';
 import { NAME_PATTERN } from '../../plan/schema.js';
@@ -18,6 +18,7 @@ import { errnoOf, ioFailed, readStateFile, writeFileAtomic } from '../../run/sta
 import { CommandError, UsageError } from '../errors.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { type Io, redactingIo } from '../io.js';
+import { readNamedFile } from '../named-file.js';
 import { useStateDir } from '../state-dir.js';
 import { packageVersion } from '../version.js';
 import { runAuditVerify } from './audit.js';
@@ -208,20 +209,7 @@ const WRITE_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG']);
 
 /** `restore evidence verify <file>`: 0 when the bundle holds, 1 naming the first thing that does not. */
 export async function runEvidenceVerify(file: string, io: Io): Promise<ExitCode> {
-  let data: Buffer;
-  try {
-    // A file the user names: followed if it is a link.
-    data = readFileSync(file);
-  } catch (error) {
-    const code = errnoOf(error);
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `${file}: no such file`
-        : code === 'EISDIR'
-          ? `${file} is a directory`
-          : `${file}: cannot read (${code})`,
-    );
-  }
+  const data = readNamedFile(file);
   const verdict = await verifyBundle(data);
   if (!verdict.ok) {
     io.stdout.write(`${file}: DOES NOT VERIFY: ${verdict.problem}\n`);
